@@ -1,0 +1,36 @@
+# The two commands of the book: `make html` and `make test`. Both create .venv on first
+# use and install the pinned dependencies from pyproject.toml; nothing else is needed
+# but Python 3.11 and make.
+
+PYTHON   ?= python3
+VENV     := .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+BUILDDIR ?= _build
+# -W: every warning is an error (a failed cell, a broken {eq} reference, a citation).
+SPHINXOPTS ?= -W --keep-going -q
+
+.PHONY: html test bench live clean distclean
+
+# .venv/.ready: the environment is set up (CI installs extra tools on top of it).
+$(VENV)/.ready: $(STAMP)
+	@touch $@
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[docs,test]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+html: $(STAMP)
+	$(BIN)/sphinx-build $(SPHINXOPTS) -b html -c . -d $(BUILDDIR)/doctrees docs $(BUILDDIR)/html
+	@echo "The book is in $(BUILDDIR)/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(BUILDDIR)
+
+distclean: clean
+	rm -rf $(VENV)

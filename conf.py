@@ -1,0 +1,152 @@
+"""Sphinx configuration of the book. The pages live in docs/; build with `make html`."""
+
+from __future__ import annotations
+
+import datetime
+import fnmatch
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+# The book always uses the lstm_notes of its own checkout, in this process and in the
+# kernels that execute the pages (they inherit PYTHONPATH).
+sys.path[:0] = [str(ROOT), str(ROOT / "docs" / "_ext")]
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+
+import lstm_notes  # noqa: E402
+
+project = "Verified LSTM and RNN gradients"
+author = "The lstm_notes authors"
+release = version = lstm_notes.__version__
+
+
+def _build_date() -> str:
+    """The date of the last commit (so a rebuild of the same commit shows the same date)."""
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%cs"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip()
+    except OSError:
+        pass
+    return datetime.date.today().isoformat()
+
+
+build_date = _build_date()
+copyright = f"{build_date[:4]}, {author}"
+
+extensions = [
+    "myst_nb",
+    "sphinx_copybutton",
+    "sphinx_design",
+    "sphinxcontrib.bibtex",
+    "verification",
+]
+
+# --- the guarantee -----------------------------------------------------------------
+# Every page is executed whenever Sphinx reads it; a failed cell is a warning that shows
+# the traceback (the CheckFailed message), and `make html` runs with -W so that warning,
+# and the summary the verification extension prints, fail the build.
+nb_execution_mode = "force"
+nb_execution_raise_on_error = False
+nb_execution_show_tb = True
+nb_execution_timeout = 300
+nb_merge_streams = True
+
+# A digest of the package's sources: when any file of lstm_notes changes, this config
+# value changes and Sphinx re-reads, hence re-executes, every page.
+_digest = hashlib.sha256()
+for _path in sorted((ROOT / "lstm_notes").rglob("*.py")):
+    _digest.update(_path.relative_to(ROOT).as_posix().encode())
+    _digest.update(_path.read_bytes())
+lstm_notes_digest = _digest.hexdigest()
+
+# --- sources -----------------------------------------------------------------------
+root_doc = "index"
+exclude_patterns = ["_build", "_ext", "**.ipynb_checkpoints", "Thumbs.db", ".DS_Store"]
+# BOOK_ONLY="lstm/*,errata*" builds the front page and the matching pages only: a quick
+# loop while writing one part. The toctree then points at missing pages, so those
+# warnings are silenced in that mode only; `make html` always builds the whole book.
+if os.environ.get("BOOK_ONLY"):
+    _keep = ["index"] + [p.strip() for p in os.environ["BOOK_ONLY"].split(",") if p.strip()]
+    for _page in (ROOT / "docs").rglob("*.md"):
+        _name = _page.relative_to(ROOT / "docs").with_suffix("").as_posix()
+        if not any(fnmatch.fnmatch(_name, pat) for pat in _keep):
+            exclude_patterns.append(_name + ".md")
+    suppress_warnings = ["toc.excluded", "toc.not_readable", "ref.eq", "ref.ref",
+                         "ref.doc", "bibtex"]
+
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_dmath_double_inline = True
+myst_heading_anchors = 3
+
+# --- math: numbered across pages, rendered by a MathJax shipped with the site ------
+numfig = True
+math_numfig = True
+numfig_secnum_depth = 2  # equations numbered part.page.n, e.g. (1.3.2)
+math_numsep = "."
+math_eqref_format = "({number})"
+
+import mathjax as _mathjax_pkg  # noqa: E402  (django-static-mathjax: MathJax 3.2.2 files)
+
+MATHJAX_SRC = Path(_mathjax_pkg.__file__).parent / "static" / "mathjax" / "es5"
+html_static_path = ["docs/_static"]
+mathjax_path = "mathjax/tex-mml-chtml.js"
+# MathJax finds its fonts and extensions next to the script it was loaded from.
+mathjax3_config = {"tex": {"tags": "none"}}
+
+
+def _copy_mathjax(app, exception):
+    """Ship the MathJax files the pages load (the combined component, its fonts and the
+    TeX extensions it may load on demand) inside the built site."""
+    if exception is not None or app.builder.format != "html":
+        return
+    import shutil
+
+    dest = Path(app.outdir) / "_static" / "mathjax"
+    for part in ["tex-mml-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions",
+                 "ui", "a11y", "adaptors"]:
+        src = MATHJAX_SRC / part
+        target = dest / part
+        if src.is_dir():
+            shutil.copytree(src, target, dirs_exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target)
+
+
+# --- citations -------------------------------------------------------------------
+bibtex_bibfiles = ["docs/references.bib"]
+bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
+
+# --- theme -----------------------------------------------------------------------
+html_theme = "sphinx_book_theme"
+html_title = project
+html_last_updated_fmt = ""
+html_theme_options = {
+    "repository_url": "https://github.com/lstm-notes/verified-lstm-gradients",
+    "repository_branch": "main",
+    "path_to_docs": "docs",
+    "use_repository_button": True,
+    "use_source_button": True,
+    "use_download_button": True,
+    "use_issues_button": False,
+    "show_toc_level": 2,
+    "home_page_in_toc": True,
+    "extra_footer": f"Version {release}, built {build_date}.",
+}
+html_context = {"default_mode": "light"}
+html_css_files = ["book.css"]
+html_show_sourcelink = True
+
+copybutton_prompt_text = r">>> |\.\.\. "
+copybutton_prompt_is_regexp = True
+
+
+def setup(app):
+    app.connect("build-finished", _copy_mathjax)

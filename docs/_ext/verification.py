@@ -1,0 +1,259 @@
+"""The build's guarantee, as a Sphinx extension.
+
+1. Kernels executing the pages write one JSON record per check into
+   ``<doctreedir>/checks`` (the variable ``LSTM_NOTES_RECORD_DIR``, set here before any
+   page is executed, is inherited by every kernel).
+2. ``lstm_notes_digest`` (set in ``conf.py`` to a digest of the package's sources) is an
+   ``env`` config value: any change to ``lstm_notes`` re-reads, so re-executes, every page.
+3. A page whose execution failed is re-read by the next build even if it did not change,
+   so a failed build never turns green by being run again.
+4. At the end of the build every failed check is listed in the terminal with its page,
+   equation number and label, method, tolerance and measured error, and the exit status is
+   made non-zero.
+5. ``{verification-report}`` and ``{verification-summary}`` placeholders are filled with
+   the recorded results once every page has run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from lstm_notes.check import RECORD_ENV, TOLERANCES, load_records
+from lstm_notes.numdiff import METHOD_NAMES
+
+logger = logging.getLogger(__name__)
+
+REPORT_PAGES_KEY = "verification_pages"
+
+
+class report_placeholder(nodes.General, nodes.Element):
+    """Replaced by a table once every page has been executed."""
+
+
+class ReportDirective(SphinxDirective):
+    """``{verification-report}``: every check of the book, or ``:kind: summary``."""
+
+    option_spec = {"kind": lambda arg: arg.strip()}
+
+    def run(self):
+        kind = self.options.get("kind", "report")
+        pages = getattr(self.env, REPORT_PAGES_KEY, set())
+        pages.add(self.env.docname)
+        setattr(self.env, REPORT_PAGES_KEY, pages)
+        return [report_placeholder(kind=kind)]
+
+
+def record_dir(app) -> Path:
+    return Path(app.doctreedir) / "checks"
+
+
+def on_builder_inited(app):
+    os.environ[RECORD_ENV] = str(record_dir(app))
+
+
+def on_env_before_read_docs(app, env, docnames):
+    # A full read re-executes every page: start from an empty record folder so that no
+    # result of an earlier build survives.
+    if set(docnames) >= set(env.found_docs) and record_dir(app).exists():
+        shutil.rmtree(record_dir(app))
+
+
+def _failed_docs(env) -> dict[str, dict]:
+    try:
+        from myst_nb.sphinx_ import NbMetadataCollector
+    except ImportError:  # pragma: no cover
+        return {}
+    failed = {}
+    for docname in env.found_docs:
+        data = NbMetadataCollector.get_exec_data(env, docname)
+        if data and not data.get("succeeded", True):
+            failed[docname] = data
+    return failed
+
+
+def on_env_get_outdated(app, env, added, changed, removed):
+    # Pages that failed last time run again; report pages are rebuilt from fresh records.
+    again = set(_failed_docs(env)) | getattr(env, REPORT_PAGES_KEY, set())
+    return sorted(again & set(env.found_docs) - added - changed)
+
+
+def on_env_purge_doc(app, env, docname):
+    getattr(env, REPORT_PAGES_KEY, set()).discard(docname)
+
+
+def equation_of(env, label: str) -> tuple[str, str] | None:
+    """(docname, printed number) of a labelled equation, or None."""
+    found = env.get_domain("math").equations.get(label)
+    if not found:
+        return None
+    docname, number = found
+    node_id = nodes.make_id(f"equation-{label}")
+    numbers = env.toc_fignumbers.get(docname, {}).get("displaymath", {}).get(node_id)
+    text = ".".join(map(str, numbers)) if numbers else str(number)
+    return docname, text
+
+
+def current_records(app) -> list[dict]:
+    folder = record_dir(app)
+    if not folder.exists():
+        return []
+    env = app.env
+    records = []
+    for rec in load_records(folder):
+        where = equation_of(env, rec["label"])
+        rec["docname"], rec["eqno"] = where if where else (None, "")
+        records.append(rec)
+    return records
+
+
+def _link(app, fromdoc: str, rec: dict) -> nodes.Node:
+    if rec["docname"] is None:
+        return nodes.paragraph("", "", nodes.literal(text=rec["label"]))
+    uri = app.builder.get_relative_uri(fromdoc, rec["docname"])
+    ref = nodes.reference("", "", internal=True,
+                          refuri=f"{uri}#{nodes.make_id('equation-' + rec['label'])}")
+    ref += nodes.Text(f"({rec['eqno']}) ")
+    ref += nodes.literal(text=rec["label"])
+    return nodes.paragraph("", "", ref)
+
+
+def _table(headers: list[str], rows: list[list], widths: list[int]) -> nodes.table:
+    table = nodes.table(classes=["verification-table"])
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for w in widths:
+        group += nodes.colspec(colwidth=w)
+    head = nodes.thead()
+    group += head
+    row = nodes.row()
+    for h in headers:
+        row += nodes.entry("", nodes.paragraph(text=h))
+    head += row
+    body = nodes.tbody()
+    group += body
+    for cells in rows:
+        row = nodes.row()
+        for cell in cells:
+            entry = nodes.entry()
+            entry += cell if isinstance(cell, nodes.Node) else nodes.paragraph(text=str(cell))
+            row += entry
+        body += row
+    return table
+
+
+def _worst_by_method(records) -> dict[str, dict]:
+    worst: dict[str, dict] = {}
+    for rec in records:
+        if rec.get("kind") in ("check", "corrected") and "max_rel" in rec:
+            best = worst.get(rec["method"])
+            if best is None or rec["max_rel"] > best["max_rel"]:
+                worst[rec["method"]] = rec
+    return worst
+
+
+def summary_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
+    checks = [r for r in records if r.get("kind") in ("check", "corrected")]
+    labels = {r["label"] for r in checks}
+    failed = [r for r in checks if not r["passed"]]
+    errata = {r["label"] for r in records if r.get("kind") == "as-written"}
+    para = nodes.paragraph(text=(
+        f"This build checked {len(labels)} labelled equations with {len(checks)} "
+        f"numerical comparisons ({len(failed)} failed) and showed {len(errata)} "
+        f"formulas of the sources failing their checks."
+    ))
+    rows = []
+    for method, rec in sorted(_worst_by_method(records).items()):
+        rtol, atol = TOLERANCES[method]
+        rows.append([METHOD_NAMES[method], f"{rec['max_rel']:.1e}", f"{rec['max_abs']:.1e}",
+                     f"rtol {rtol:.0e}, atol {atol:.0e}", _link(app, fromdoc, rec)])
+    table = _table(["method", "worst max rel", "its max abs", "tolerance", "where"],
+                   rows, [22, 12, 12, 20, 34])
+    return [para, table]
+
+
+def report_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
+    order = {name: i for i, name in enumerate(app.env.found_docs and sorted(app.env.found_docs))}
+    checks = [r for r in records if r.get("kind") in ("check", "corrected")]
+    checks.sort(key=lambda r: (order.get(r["docname"], 10**6), _eq_key(r["eqno"]), r["method"]))
+    by_page: dict[str, list] = defaultdict(list)
+    for rec in checks:
+        by_page[rec["docname"] or "(label not found)"].append(rec)
+    out: list[nodes.Node] = []
+    for docname, recs in by_page.items():
+        title = app.env.titles.get(docname)
+        heading = nodes.rubric(text=title.astext() if title is not None else docname)
+        rows = [[_link(app, fromdoc, r), METHOD_NAMES[r["method"]], r["entries"],
+                 f"{r['max_abs']:.1e}", f"{r['max_rel']:.1e}",
+                 f"{r['atol']:.0e} + {r['rtol']:.0e}·|n|",
+                 "pass" if r["passed"] else "FAIL"] for r in recs]
+        out.append(heading)
+        out.append(_table(["equation", "method", "entries", "max abs", "max rel",
+                           "tolerance", "status"], rows, [30, 22, 8, 10, 10, 16, 8]))
+    return out
+
+
+def _eq_key(eqno: str):
+    try:
+        return tuple(int(p) for p in eqno.split("."))
+    except ValueError:
+        return (10**6,)
+
+
+def on_doctree_resolved(app, doctree, docname):
+    placeholders = list(doctree.findall(report_placeholder))
+    if not placeholders:
+        return
+    records = current_records(app)
+    for node in placeholders:
+        if node["kind"] == "summary":
+            node.replace_self(summary_nodes(app, docname, records))
+        else:
+            node.replace_self(report_nodes(app, docname, records) or
+                              [nodes.paragraph(text="No check has been recorded.")])
+
+
+def on_build_finished(app, exception):
+    if exception is not None:
+        return
+    failed_docs = _failed_docs(app.env)
+    if not failed_docs:
+        return
+    records = [r for r in current_records(app)
+               if r.get("kind") in ("check", "corrected") and not r["passed"]]
+    lines = [f"VERIFICATION FAILED on {len(failed_docs)} page(s):"]
+    for docname, data in sorted(failed_docs.items()):
+        page = "docs/" + str(app.env.doc2path(docname, False))
+        mine = [r for r in records if r["docname"] == docname]
+        if not mine:
+            lines.append(f"  page {page}: execution failed with {data.get('error')} "
+                         "(traceback above)")
+        for r in mine:
+            lines.append(
+                f"  page {page}, equation ({r['eqno']}) {r['label']!r}: "
+                f"{METHOD_NAMES[r['method']]}, tolerance |a - n| <= {r['atol']:.0e} + "
+                f"{r['rtol']:.0e}·|n|, max abs error {r['max_abs']:.3e}, "
+                f"max rel error {r['max_rel']:.3e}, worst entry {r['worst_index']}"
+            )
+    logger.error("\n".join(lines))
+    app.statuscode = 1
+
+
+def setup(app):
+    app.add_config_value("lstm_notes_digest", "", "env")
+    app.add_node(report_placeholder)
+    app.add_directive("verification-report", ReportDirective)
+    app.connect("builder-inited", on_builder_inited)
+    app.connect("env-before-read-docs", on_env_before_read_docs)
+    app.connect("env-get-outdated", on_env_get_outdated)
+    app.connect("env-purge-doc", on_env_purge_doc)
+    app.connect("doctree-resolved", on_doctree_resolved)
+    app.connect("build-finished", on_build_finished)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True,
+            "env_version": 1}

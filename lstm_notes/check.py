@@ -1,0 +1,265 @@
+"""The one check of the book: an analytic result against a numerical one.
+
+Comparison rule (element-wise, as ``numpy.allclose``)::
+
+    |a - n| <= atol + rtol * |n|      for every entry
+
+with ``a`` the analytic and ``n`` the numerical value. Tolerances depend on the method
+(:data:`TOLERANCES`); a check may tighten them, and the page must then say why.
+
+Reported for every check: the number of entries compared, the largest absolute error
+``max |a - n|``, the largest relative error ``max |a - n| / max(|n|, atol / rtol)`` (the
+floor keeps entries that are zero up to rounding from dominating it), and the worst entry,
+the one closest to breaking the rule.
+
+A failing check raises :class:`CheckFailed` (an ``AssertionError``) whose message names
+the equation label, the method, the tolerance and the measured error. When the variable
+``LSTM_NOTES_RECORD_DIR`` is set (the book's build sets it), every result is also written
+there as JSON for the verification report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+import numpy as np
+
+from .numdiff import METHOD_NAMES, Estimate
+
+__all__ = [
+    "TOLERANCES",
+    "CheckFailed",
+    "CheckResult",
+    "check",
+    "erratum",
+    "compare",
+    "load_records",
+]
+
+#: (rtol, atol) per method. Central differences carry a rounding error near
+#: eps * |f| / h ~ 4e-11 |f| and a truncation error near h^2 |f'''| / 6 ~ 6e-12 |f'''|;
+#: the complex step and exact identities only rounding, a few ulps per operation.
+TOLERANCES: dict[str, tuple[float, float]] = {
+    "central": (1e-6, 1e-8),
+    "directional": (1e-6, 1e-8),
+    "complex-step": (1e-11, 1e-13),
+    "directional-complex": (1e-11, 1e-13),
+    "exact": (1e-11, 1e-13),
+}
+
+RECORD_ENV = "LSTM_NOTES_RECORD_DIR"
+
+
+class CheckFailed(AssertionError):
+    """An analytic result disagrees with its numerical counterpart."""
+
+    def __init__(self, message: str, result: "CheckResult | None" = None):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class CheckResult:
+    """What one comparison measured."""
+
+    label: str
+    method: str
+    entries: int
+    max_abs: float
+    max_rel: float
+    worst_index: tuple
+    worst_analytic: float
+    worst_numeric: float
+    worst_ratio: float
+    rtol: float
+    atol: float
+    passed: bool
+    kind: str = "check"
+    note: str = field(default="")
+
+    @property
+    def method_name(self) -> str:
+        return METHOD_NAMES[self.method]
+
+    @property
+    def rule(self) -> str:
+        return f"|a - n| <= {self.atol:.0e} + {self.rtol:.0e}·|n|"
+
+    def line(self) -> str:
+        """The one line a reader sees under a check."""
+        status = "passes" if self.passed else "FAILS"
+        return (
+            f"{self.label}: {self.method_name}, {self.entries} entr"
+            f"{'y' if self.entries == 1 else 'ies'}, max abs error {self.max_abs:.1e}, "
+            f"max rel error {self.max_rel:.1e} ({status} {self.rule})"
+        )
+
+    def failure_message(self) -> str:
+        idx = list(self.worst_index) if self.worst_index else "scalar"
+        return (
+            f"check {self.label!r} FAILED ({self.method_name}): {self.entries} entries "
+            f"compared, max abs error {self.max_abs:.3e}, max rel error {self.max_rel:.3e}; "
+            f"worst entry {idx}: analytic {self.worst_analytic:.10g}, numerical "
+            f"{self.worst_numeric:.10g}; tolerance {self.rule} "
+            f"(exceeded {self.worst_ratio:.2g} times)"
+        )
+
+    def _ipython_display_(self):
+        # check() has printed the line already; showing the returned value again
+        # would repeat it under every cell that ends with a check.
+        pass
+
+
+def _array(value, label: str, side: str) -> np.ndarray:
+    if isinstance(value, (float, int)) and not isinstance(value, bool):
+        value = np.float64(value)
+    arr = np.asarray(value)
+    if arr.dtype != np.float64:
+        raise ValueError(
+            f"check {label!r}: the {side} value has dtype {arr.dtype}; checks compare float64"
+        )
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"check {label!r}: the {side} value has {int(bad.sum())} non-finite "
+            f"entr{'y' if bad.sum() == 1 else 'ies'} (first at {list(where)})"
+        )
+    return arr
+
+
+def compare(label: str, analytic, numeric, rtol: float | None = None,
+            atol: float | None = None, kind: str = "check") -> CheckResult:
+    """Measure ``analytic`` against ``numeric`` without raising on a mismatch.
+
+    ``numeric`` is an :class:`~lstm_notes.numdiff.Estimate`, or a plain array for a
+    comparison of two exact forms (method ``"exact"``). A shape mismatch is a failure
+    (a transposed result is wrong even when it holds the right numbers).
+    """
+    if not isinstance(label, str) or not label:
+        raise ValueError("check needs the equation's label as its first argument")
+    if isinstance(numeric, Estimate):
+        method, n = numeric.method, numeric.value
+    else:
+        method, n = "exact", numeric
+    a = _array(analytic, label, "analytic")
+    n = _array(n, label, "numerical")
+    if isinstance(numeric, Estimate) and numeric.directions is not None:
+        dirs = numeric.directions
+        if dirs.shape[1:] != a.shape:
+            raise CheckFailed(
+                f"check {label!r} FAILED ({METHOD_NAMES[method]}): the analytic value has "
+                f"shape {a.shape} but the directions have shape {dirs.shape[1:]}"
+            )
+        a = np.tensordot(dirs, a, axes=a.ndim)
+    default_rtol, default_atol = TOLERANCES[method]
+    rtol = default_rtol if rtol is None else float(rtol)
+    atol = default_atol if atol is None else float(atol)
+    if a.shape != n.shape:
+        raise CheckFailed(
+            f"check {label!r} FAILED ({METHOD_NAMES[method]}): the analytic value has shape "
+            f"{a.shape}, the numerical one {n.shape}"
+        )
+    err = np.abs(a - n)
+    allowed = atol + rtol * np.abs(n)
+    ratio = err / allowed
+    worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.size else ()
+    rel = err / np.maximum(np.abs(n), atol / rtol)
+    return CheckResult(
+        label=label,
+        method=method,
+        entries=int(n.size),
+        max_abs=float(err.max(initial=0.0)),
+        max_rel=float(rel.max(initial=0.0)),
+        worst_index=tuple(int(i) for i in worst),
+        worst_analytic=float(a[worst]) if a.size else 0.0,
+        worst_numeric=float(n[worst]) if n.size else 0.0,
+        worst_ratio=float(ratio[worst]) if ratio.size else 0.0,
+        rtol=rtol,
+        atol=atol,
+        passed=bool(np.all(err <= allowed)),
+        kind=kind,
+    )
+
+
+def check(label: str, analytic, numeric, *, rtol: float | None = None,
+          atol: float | None = None) -> CheckResult:
+    """Compare, print one line, record, and raise :class:`CheckFailed` on a mismatch."""
+    result = compare(label, analytic, numeric, rtol=rtol, atol=atol)
+    _record(result)
+    if not result.passed:
+        raise CheckFailed(result.failure_message(), result)
+    print(result.line())
+    return result
+
+
+def erratum(label: str, *, as_written, corrected, numeric, rtol: float | None = None,
+            atol: float | None = None) -> tuple[CheckResult | str, CheckResult]:
+    """Show a source's formula failing its check next to the corrected one passing.
+
+    ``as_written`` is the source's formula evaluated (an array, or a callable that
+    evaluates it; if evaluating raises, the formula cannot be computed as written and the
+    reason is reported). ``corrected`` must pass; ``as_written`` must fail, otherwise the
+    erratum itself is wrong and this raises :class:`CheckFailed`.
+    """
+    fixed = compare(label, corrected, numeric, rtol=rtol, atol=atol, kind="corrected")
+    _record(fixed)
+    if not fixed.passed:
+        raise CheckFailed("the corrected formula: " + fixed.failure_message(), fixed)
+    wrong: CheckResult | str
+    try:
+        value = as_written() if callable(as_written) else as_written
+        wrong = compare(label, value, numeric, rtol=rtol, atol=atol, kind="as-written")
+    except CheckFailed as err:  # a shape mismatch: the formula cannot be right
+        wrong = str(err).split(": ", 1)[1]
+    except (ValueError, TypeError, IndexError) as err:
+        wrong = f"cannot be evaluated as written ({type(err).__name__}: {err})"
+    if isinstance(wrong, CheckResult):
+        _record(wrong)
+        if wrong.passed:
+            raise CheckFailed(
+                f"erratum {label!r}: the formula as written passes its check "
+                f"({wrong.line()}); either it is not an error or the check cannot see it",
+                wrong,
+            )
+        print(f"as written: {wrong.line()}")
+    else:
+        _record_text(label, fixed.method, wrong)
+        print(f"as written: {label}: {wrong}")
+    print(f"corrected:  {fixed.line()}")
+    return wrong, fixed
+
+
+def _record_path(label: str, method: str, kind: str) -> Path | None:
+    folder = os.environ.get(RECORD_ENV)
+    if not folder:
+        return None
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{label}--{method}--{kind}")
+    return path / f"{safe}.json"
+
+
+def _record(result: CheckResult) -> None:
+    path = _record_path(result.label, result.method, result.kind)
+    if path is None:
+        return
+    data = asdict(result)
+    data["worst_index"] = list(result.worst_index)
+    path.write_text(json.dumps(data))
+
+
+def _record_text(label: str, method: str, text: str) -> None:
+    path = _record_path(label, method, "as-written")
+    if path is not None:
+        path.write_text(json.dumps({"label": label, "method": method, "kind": "as-written",
+                                    "passed": False, "note": text}))
+
+
+def load_records(folder: str | os.PathLike) -> list[dict]:
+    """Every result recorded in ``folder``, as dictionaries."""
+    return [json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))]
+

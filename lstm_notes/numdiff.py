@@ -1,0 +1,224 @@
+"""Numerical differentiation in float64.
+
+Four estimators, each returning an :class:`Estimate` that :func:`lstm_notes.check.check`
+compares with an analytic result:
+
+``central_grad``
+    Central differences, ``(f(x + h e_i) - f(x - h e_i)) / (2 h)`` for every entry of
+    ``x``. The truncation error is ``O(h^2)``, the rounding error ``O(eps |f| / h)``;
+    they balance near ``h = eps^(1/3) ~ 6e-6`` (scaled by ``max(1, |x_i|)``), where the
+    relative error is about ``1e-10`` (see the page "How the checks work").
+``complex_step_grad``
+    ``Im f(x + i h e_i) / h`` with ``h = 1e-20``: no subtraction, hence no cancellation,
+    and an error near machine precision. Only valid when every operation in ``f`` is
+    analytic (no ``abs``, no ``maximum``, no writing into a float buffer).
+``directional``
+    Derivatives along ``k`` random unit directions ``v``: ``(f(x + h v) - f(x - h v)) / 2h``
+    (or the complex step along ``v``). The cost is ``2k`` (or ``k``) evaluations whatever
+    the size of ``x``; the analytic gradient ``g`` is compared through ``<g, v>``.
+``jacobian``
+    The full Jacobian of a vector- or matrix-valued map, by central differences or the
+    complex step, with shape ``f(x).shape + x.shape`` (numerator layout, generalised).
+
+Every function takes the point ``x`` explicitly and calls ``f`` with a perturbed copy:
+no closure that ignores its argument, no array mutated behind ``f``'s back.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+__all__ = [
+    "CENTRAL_STEP",
+    "COMPLEX_STEP",
+    "Estimate",
+    "central_grad",
+    "complex_step_grad",
+    "directional",
+    "jacobian",
+    "as_float64",
+    "wrt",
+]
+
+#: Relative step of central differences: the cube root of float64's machine epsilon.
+CENTRAL_STEP = float(np.finfo(np.float64).eps ** (1.0 / 3.0))
+#: Step of the complex-step method; any h <= 1e-8 gives the same result to rounding.
+COMPLEX_STEP = 1e-20
+
+METHOD_NAMES = {
+    "central": "central differences",
+    "complex-step": "complex step",
+    "directional": "random directions (central)",
+    "directional-complex": "random directions (complex step)",
+    "exact": "two exact forms",
+}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A numerical derivative and how it was obtained.
+
+    ``value`` has the shape of the quantity it estimates, except for the random-direction
+    methods, where it holds one directional derivative per row of ``directions``.
+    """
+
+    value: np.ndarray
+    method: str
+    step: float
+    directions: np.ndarray | None = None
+
+    @property
+    def method_name(self) -> str:
+        return METHOD_NAMES[self.method]
+
+
+def as_float64(x, name: str = "x") -> np.ndarray:
+    """Return ``x`` as a float64 array, refusing float32, integers and non-finite entries."""
+    arr = np.asarray(x)
+    if arr.dtype != np.float64:
+        raise ValueError(
+            f"{name} has dtype {arr.dtype}; derivatives are taken in float64 "
+            f"(convert with np.asarray({name}, dtype=np.float64))"
+        )
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name} has {int(bad.sum())} non-finite entr{'y' if bad.sum() == 1 else 'ies'} "
+            f"(first at index {where}: {arr[where]!r})"
+        )
+    return arr
+
+
+def wrt(f: Callable[[dict], float], params: dict, name: str) -> Callable[[np.ndarray], float]:
+    """``f(params)`` as a function of ``params[name]`` alone.
+
+    The returned function builds a new dict with the perturbed value in place of
+    ``params[name]`` (the others untouched), so the perturbation is passed explicitly.
+    """
+    if name not in params:
+        raise ValueError(f"unknown parameter name {name!r}; known: {sorted(params)}")
+
+    def of(value):
+        return f({**params, name: value})
+
+    of.__name__ = f"{getattr(f, '__name__', 'f')}_wrt_{name}"
+    return of
+
+
+def _steps(x: np.ndarray, rel: float) -> np.ndarray:
+    """Per-entry steps ``rel * max(1, |x_i|)``, rounded so that x + h is exact."""
+    h = rel * np.maximum(1.0, np.abs(x))
+    return (x + h) - x
+
+
+def _scalar(value, what: str) -> float | complex:
+    out = np.asarray(value)
+    if out.shape != ():
+        raise ValueError(f"{what} must return a scalar, got shape {out.shape}")
+    return out[()]
+
+
+def central_grad(f: Callable[[np.ndarray], float], x) -> Estimate:
+    """Gradient of the scalar function ``f`` at ``x`` by central differences."""
+    x = as_float64(x)
+    h = _steps(x, CENTRAL_STEP)
+    grad = np.empty_like(x)
+    for i in np.ndindex(x.shape):
+        xp = x.copy()
+        xm = x.copy()
+        xp[i] += h[i]
+        xm[i] -= h[i]
+        grad[i] = (_scalar(f(xp), "f") - _scalar(f(xm), "f")) / (xp[i] - xm[i])
+    return Estimate(grad, "central", CENTRAL_STEP)
+
+
+def _complex_call(f, z: np.ndarray):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", np.exceptions.ComplexWarning)
+        try:
+            out = np.asarray(f(z))
+        except np.exceptions.ComplexWarning as err:
+            raise ValueError(
+                "the function is not complex-safe: it dropped an imaginary part "
+                f"({err}); allocate buffers with the input's dtype"
+            ) from None
+    if not np.iscomplexobj(out):
+        raise ValueError(
+            "the function is not complex-safe: it returned a real result for a "
+            "complex input, so the complex step cannot be used"
+        )
+    return out
+
+
+def complex_step_grad(f: Callable[[np.ndarray], complex], x, h: float = COMPLEX_STEP) -> Estimate:
+    """Gradient of the scalar function ``f`` at ``x`` by the complex step."""
+    x = as_float64(x)
+    grad = np.empty_like(x)
+    for i in np.ndindex(x.shape):
+        z = x.astype(np.complex128)
+        z[i] += 1j * h
+        grad[i] = np.imag(_scalar(_complex_call(f, z), "f")) / h
+    return Estimate(grad, "complex-step", h)
+
+
+def directional(
+    f: Callable[[np.ndarray], float],
+    x,
+    k: int = 6,
+    seed: int = 0,
+    complex_step: bool = False,
+) -> Estimate:
+    """Derivatives of ``f`` along ``k`` seeded random unit directions.
+
+    Returns an :class:`Estimate` whose ``value[j]`` is the derivative along
+    ``directions[j]``; compare an analytic gradient ``g`` through ``<g, directions[j]>``.
+    """
+    x = as_float64(x)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    rng = np.random.default_rng(seed)
+    dirs = rng.standard_normal((k,) + x.shape)
+    dirs /= np.sqrt(np.sum(dirs.reshape(k, -1) ** 2, axis=1)).reshape((k,) + (1,) * x.ndim)
+    vals = np.empty(k)
+    if complex_step:
+        for j in range(k):
+            vals[j] = np.imag(_scalar(_complex_call(f, x + 1j * COMPLEX_STEP * dirs[j]), "f"))
+            vals[j] /= COMPLEX_STEP
+        return Estimate(vals, "directional-complex", COMPLEX_STEP, dirs)
+    h = CENTRAL_STEP * max(1.0, float(np.max(np.abs(x), initial=0.0)))
+    for j in range(k):
+        vals[j] = (_scalar(f(x + h * dirs[j]), "f") - _scalar(f(x - h * dirs[j]), "f")) / (2 * h)
+    return Estimate(vals, "directional", h, dirs)
+
+
+def jacobian(f: Callable[[np.ndarray], np.ndarray], x, method: str = "central") -> Estimate:
+    """Jacobian of ``f`` at ``x``: ``J[i..., j...] = d f(x)[i...] / d x[j...]``.
+
+    The result has shape ``f(x).shape + x.shape``; for a vector ``f`` of a vector ``x``
+    that is the ``(m, n)`` Jacobian matrix, the derivative in numerator layout.
+    ``method`` is ``"central"`` or ``"complex-step"``.
+    """
+    x = as_float64(x)
+    out_shape = np.asarray(f(x)).shape
+    jac = np.empty(out_shape + x.shape)
+    if method == "central":
+        h = _steps(x, CENTRAL_STEP)
+        for i in np.ndindex(x.shape):
+            xp = x.copy()
+            xm = x.copy()
+            xp[i] += h[i]
+            xm[i] -= h[i]
+            jac[(...,) + i] = (np.asarray(f(xp)) - np.asarray(f(xm))) / (xp[i] - xm[i])
+        return Estimate(jac, "central", CENTRAL_STEP)
+    if method == "complex-step":
+        for i in np.ndindex(x.shape):
+            z = x.astype(np.complex128)
+            z[i] += 1j * COMPLEX_STEP
+            jac[(...,) + i] = np.imag(_complex_call(f, z)) / COMPLEX_STEP
+        return Estimate(jac, "complex-step", COMPLEX_STEP)
+    raise ValueError(f"unknown method {method!r}; use 'central' or 'complex-step'")
