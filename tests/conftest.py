@@ -1,6 +1,9 @@
-"""Shared fixtures: the project root and a seeded generator."""
+"""Shared fixtures: the project root, a seeded generator, and a whole-book build."""
 
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,3 +26,30 @@ def require(tool: str, available: bool, why: str) -> None:
     if tool in required:
         pytest.fail(f"{tool} is required here (LSTM_NOTES_REQUIRE) but missing: {why}")
     pytest.skip(f"{tool} is not installed: {why}")
+
+
+SPHINX = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-c", "."]
+IGNORE = shutil.ignore_patterns(".venv", "_build*", ".git", "__pycache__", "*.egg-info",
+                                ".pytest_cache", "test-artifacts")
+
+
+def copy_project(dest: Path) -> Path:
+    """A copy of the working tree without environments, builds or git data."""
+    shutil.copytree(ROOT, dest, ignore=IGNORE)
+    return dest
+
+
+def build_book(project: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Run the same sphinx-build as `make html` on ``project`` (its own lstm_notes)."""
+    cmd = SPHINX + list(extra) + ["-d", "_build/doctrees", "docs", "_build/html"]
+    env = {**os.environ, "PYTHONPATH": str(project)}
+    env.pop("BOOK_ONLY", None)
+    return subprocess.run(cmd, cwd=project, capture_output=True, text=True, env=env,
+                          timeout=900)
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """One clean build of the whole book per test session: (project copy, result)."""
+    project = copy_project(tmp_path_factory.mktemp("book") / "project")
+    return project, build_book(project)
