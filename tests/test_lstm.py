@@ -1,0 +1,166 @@
+"""lstm_notes.lstm: the LSTM of source 001 against numerical differentiation."""
+
+import numpy as np
+import pytest
+
+from lstm_notes import CheckFailed, central_grad, check, complex_step_grad, wrt
+from lstm_notes import lstm
+
+N_X, N_A, N_Y, T = 3, 5, 4, 7
+
+
+@pytest.fixture
+def problem():
+    rng = np.random.default_rng(7)
+    params = lstm.init_params(N_X, N_A, N_Y, seed=3, forget_bias=0.5)
+    x = rng.standard_normal((T, N_X))
+    y = rng.integers(0, N_Y, T)
+    a0, c0 = 0.3 * rng.standard_normal(N_A), 0.3 * rng.standard_normal(N_A)
+    return params, x, y, a0, c0
+
+
+def loss_of_all(y):
+    """J as a function of one dict holding the parameters, a0, c0 and x."""
+    def J(q):
+        p = {k: v for k, v in q.items() if k not in ("a0", "c0", "x")}
+        return lstm.loss(p, q["x"], y, q["a0"], q["c0"])
+    return J
+
+
+def test_shapes_follow_source_001():
+    s = lstm.shapes(N_X, N_A, N_Y)
+    assert tuple(s) == lstm.PARAM_NAMES
+    assert s["W_oa"] == (N_A, N_A) and s["W_ox"] == (N_X, N_A) and s["b_o"] == (N_A,)
+    assert s["W_ya"] == (N_A, N_Y) and s["b_y"] == (N_Y,)
+
+
+def test_init_params_is_seeded_and_sets_the_forget_bias_exactly():
+    p1 = lstm.init_params(N_X, N_A, N_Y, seed=4, forget_bias=1.5)
+    p2 = lstm.init_params(N_X, N_A, N_Y, seed=4, forget_bias=1.5)
+    for k in lstm.PARAM_NAMES:
+        np.testing.assert_array_equal(p1[k], p2[k])
+        assert p1[k].dtype == np.float64
+    np.testing.assert_array_equal(p1["b_f"], np.full(N_A, 1.5))
+    assert not np.array_equal(p1["W_fa"], lstm.init_params(N_X, N_A, N_Y, seed=5)["W_fa"])
+
+
+@pytest.mark.parametrize("name", lstm.PARAM_NAMES + ("a0", "c0"))
+def test_every_gradient_matches_central_differences_and_the_complex_step(problem, name):
+    params, x, y, a0, c0 = problem
+    _, grads = lstm.loss_and_grads(params, x, y, a0, c0)
+    point = {**params, "a0": a0, "c0": c0, "x": x}
+    f = wrt(loss_of_all(y), point, name)
+    assert grads[name].shape == point[name].shape
+    check(f"test-{name}", grads[name], central_grad(f, point[name]))
+    check(f"test-{name}", grads[name], complex_step_grad(f, point[name]))
+
+
+def test_the_input_gradient_matches_the_complex_step(problem):
+    params, x, y, a0, c0 = problem
+    point = {**params, "a0": a0, "c0": c0, "x": x}
+    f = wrt(loss_of_all(y), point, "x")
+    check("test-x", lstm.grads_x(params, x, y, a0, c0), complex_step_grad(f, x))
+
+
+def test_a_transposed_gradient_fails_the_check(problem):
+    params, x, y, a0, c0 = problem
+    _, grads = lstm.loss_and_grads(params, x, y, a0, c0)
+    f = wrt(loss_of_all(y), {**params, "a0": a0, "c0": c0, "x": x}, "W_oa")
+    with pytest.raises(CheckFailed):
+        check("test-W_oa-transposed", grads["W_oa"].T, central_grad(f, params["W_oa"]))
+
+
+def test_grads_have_every_parameter_and_the_initial_states(problem):
+    params, x, y, a0, c0 = problem
+    loss, grads = lstm.loss_and_grads(params, x, y, a0, c0)
+    assert set(grads) == set(lstm.PARAM_NAMES) | {"a0", "c0"}
+    assert isinstance(loss, float)
+    assert loss == pytest.approx(float(lstm.loss(params, x, y, a0, c0)), rel=1e-14)
+
+
+def test_cell_forward_reproduces_the_cached_forward_pass(problem):
+    params, x, y, a0, c0 = problem
+    cache = lstm.forward(params, x, a0, c0)
+    a, c = a0, c0
+    for t in range(1, T + 1):
+        a, c, step = lstm.cell_forward(params, x[t - 1], a, c)
+        np.testing.assert_allclose(a, cache.a[t], rtol=1e-14, atol=0)
+        np.testing.assert_allclose(c, cache.c[t], rtol=1e-14, atol=0)
+        np.testing.assert_allclose(step.f, cache.f[t - 1], rtol=1e-14, atol=0)
+
+
+def test_chaining_cell_backward_one_step_at_a_time_equals_loss_and_grads(problem):
+    params, x, y, a0, c0 = problem
+    _, grads = lstm.loss_and_grads(params, x, y, a0, c0)
+    cache = lstm.forward(params, x, a0, c0)
+    total = {k: np.zeros_like(v) for k, v in params.items() if k not in ("W_ya", "b_y")}
+    da_next, dc_next = np.zeros(N_A), np.zeros(N_A)
+    for t in range(T, 0, -1):
+        dz_y = cache.y_hat[t - 1] - np.eye(N_Y)[y[t - 1]]
+        da = params["W_ya"] @ dz_y + da_next
+        step, da_next, dc_next, _ = lstm.cell_backward(params, da, dc_next, cache.step(t, x))
+        assert set(step) == set(total)
+        for k in total:
+            total[k] += step[k]
+    for k in total:
+        np.testing.assert_allclose(total[k], grads[k], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(da_next, grads["a0"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(dc_next, grads["c0"], rtol=1e-12, atol=1e-15)
+
+
+def test_step_loss_with_the_computed_value_is_the_loss(problem):
+    params, x, y, a0, c0 = problem
+    cache = lstm.forward(params, x, a0, c0)
+    J = lstm.loss(params, x, y, a0, c0)
+    for node, value in [("a", cache.a[3]), ("c", cache.c[3]), ("o", cache.o[2]),
+                        ("W_oa", params["W_oa"]), ("y_hat", cache.y_hat[2])]:
+        assert lstm.step_loss(params, x, y, 3, node, value, a0, c0) == pytest.approx(J, rel=1e-13)
+
+
+def test_step_loss_of_a_parameter_gives_one_steps_contribution(problem):
+    params, x, y, a0, c0 = problem
+    _, grads = lstm.loss_and_grads(params, x, y, a0, c0)
+    parts = sum(central_grad(lambda W, t=t: lstm.step_loss(params, x, y, t, "W_ux", W, a0, c0),
+                             params["W_ux"]).value for t in range(1, T + 1))
+    np.testing.assert_allclose(parts, grads["W_ux"], rtol=1e-6, atol=1e-8)
+
+
+def test_loss_is_complex_safe(problem):
+    params, x, y, a0, c0 = problem
+    z = params["W_fa"].astype(complex)
+    z[1, 2] += 1e-20j
+    value = lstm.loss({**params, "W_fa": z}, x, y, a0, c0)
+    assert np.iscomplexobj(value) and np.imag(value) != 0
+
+
+@pytest.mark.parametrize("change, culprit", [
+    (lambda p, x, y: ({**p, "W_oa": p["W_oa"][:, :4]}, x, y), "W_oa"),
+    (lambda p, x, y: ({**p, "b_u": p["b_u"].astype(np.float32)}, x, y), "b_u"),
+    (lambda p, x, y: ({**p, "W_cx": np.where(p["W_cx"] > 0, np.nan, p["W_cx"])}, x, y), "W_cx"),
+    (lambda p, x, y: ({**p, "W_xx": p["W_ox"]}, x, y), "W_xx"),
+    (lambda p, x, y: ({k: v for k, v in p.items() if k != "b_y"}, x, y), "b_y"),
+    (lambda p, x, y: (p, x.astype(np.float32), y), "x"),
+    (lambda p, x, y: (p, x[:, :2], y), "x"),
+    (lambda p, x, y: (p, x, np.where(np.arange(T) == 2, N_Y, y)), "y[2]"),
+    (lambda p, x, y: (p, x, y[:-1]), "different lengths"),
+])
+def test_bad_input_raises_value_error_naming_the_culprit(problem, change, culprit):
+    params, x, y, a0, c0 = problem
+    p, xx, yy = change(params, x, y)
+    for fn in (lstm.loss, lstm.loss_and_grads):
+        with pytest.raises(ValueError, match=culprit.replace("[", r"\[").replace("]", r"\]")):
+            fn(p, xx, yy, a0, c0)
+
+
+def test_bad_initial_state_raises_value_error_naming_it(problem):
+    params, x, y, a0, c0 = problem
+    with pytest.raises(ValueError, match="c0"):
+        lstm.loss_and_grads(params, x, y, a0, c0[:3])
+    with pytest.raises(ValueError, match="a0"):
+        lstm.loss_and_grads(params, x, y, a0.astype(np.float32), c0)
+
+
+def test_loss_and_grads_refuses_complex_input(problem):
+    params, x, y, a0, c0 = problem
+    with pytest.raises(ValueError, match="x"):
+        lstm.loss_and_grads(params, x.astype(complex), y, a0, c0)
