@@ -1,0 +1,309 @@
+"""Source 004's tanh RNN whose output attends over its own past states, and its gradients.
+
+Equations (vectors are 1-D arrays standing for columns; biases are stored as ``(n,)``)::
+
+    h_t       = tanh(W h_{t-1} + U x_t + b)      t = 1..T, h_0 given   W (n_h, n_h), U (n_h, n_x)
+    A_{t,i}   = h_i . h_t                        i = 1..t  (i = 0..t with attend_to_h0=True)
+    alpha_t   = softmax(A_{t,.})
+    Z_t       = sum_i alpha_{t,i} h_i
+    Omega_t   = V Z_t + c                        V (n_y, n_h), c (n_y,)
+    yhat_t    = softmax(Omega_t)
+    L         = sum_t L_t,   L_t = -log yhat_t[y_t]
+
+Backward, reverse mode (``g_t = yhat_t - e_{y_t}``; ``e_i`` is the gradient reaching h_i
+directly through the attention, ``delta_t`` the whole gradient of L in h_t)::
+
+    dV = sum_t g_t Z_t^T,   dc = sum_t g_t,   dZ_t = V^T g_t
+    dalpha_{t,i} = h_i . dZ_t
+    dA_{t,i}     = alpha_{t,i} (dalpha_{t,i} - sum_k alpha_{t,k} dalpha_{t,k})
+    e_i          = sum_t alpha_{t,i} dZ_t  +  sum_t dA_{t,i} h_t  +  sum_k dA_{i,k} h_k
+                   (value)                   (key)                   (query, h_i = h_t)
+    delta_T = e_T,   dz_t = (1 - h_t^2) o delta_t,   delta_{t-1} = e_{t-1} + W^T dz_t
+    dW = sum_t dz_t h_{t-1}^T,  dU = sum_t dz_t x_t^T,  db = sum_t dz_t,  dh0 = delta_0
+
+The same gradients as a sum over paths (source 004, eq. 12 to 17, corrected), numerator
+layout, row vectors on the left::
+
+    dL/dW = sum_t sum_m sum_{k<=m} dL_t/dZ_t  dZ_t/dh_m  (dh_m/dh_{m-1} ... dh_{k+1}/dh_k)  dh_k/dW
+    dZ_t/dh_m     = alpha_{t,m} (I + (h_m - Z_t) h_t^T) + [m = t] sum_i alpha_{t,i} (h_i - Z_t) h_i^T
+    dh_j/dh_{j-1} = diag(1 - h_j^2) W
+
+API (shared with :mod:`lstm_notes.rnn`, whose parameters, ``init_params`` and recurrence
+this model reuses)::
+
+    params = init_params(n_x, n_h, n_y, seed=0)
+    loss, grads = loss_and_grads(params, x, y, h0=None, attend_to_h0=False)
+    grads_paths = path_sum_grads(params, x, y, h0=None, attend_to_h0=False)
+
+``x`` is (T, n_x) with ``x[t-1]`` the input of step t; ``y`` is (T,) integer labels.
+``grads`` has the keys of ``params`` plus ``"h0"``, each the gradient (same shape).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import rnn
+from .calculus import softmax
+from .rnn import PARAM_NAMES, init_params, shapes, sizes  # noqa: F401  (the same parameters)
+
+__all__ = ["PARAM_NAMES", "shapes", "init_params", "Cache", "forward", "attention",
+           "step_losses", "loss", "loss_and_grads", "backward", "attention_jacobian",
+           "context_of_state", "path_sum_grads", "path_terms", "time_backward", "FORMS"]
+
+
+@dataclass
+class Cache:
+    """Everything the forward pass computed, for the backward pass and the pages.
+
+    ``h``      (T+1, n_h)  ``h[t]`` = h_t, ``h[0]`` = h_0
+    ``A``      (T, S)      ``A[t-1, j]`` = A_{t, j+first} (zero where not attended)
+    ``alpha``  (T, S)      attention weights, zero where not attended; rows sum to 1
+    ``Z``      (T, n_h)    ``Z[t-1]`` = Z_t
+    ``Omega``  (T, n_y)    ``Omega[t-1]`` = Omega_t
+    ``p``      (T, n_y)    ``p[t-1]`` = yhat_t
+    ``first``  0 or 1      the first attended state (1: h_1..h_t; 0: h_0..h_t); S = T+1-first
+    """
+
+    h: np.ndarray
+    A: np.ndarray
+    alpha: np.ndarray
+    Z: np.ndarray
+    Omega: np.ndarray
+    p: np.ndarray
+    first: int
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(T, S) booleans: step t attends to state j + first when j + first <= t."""
+        T, S = self.A.shape
+        return np.arange(S)[None, :] + self.first <= np.arange(1, T + 1)[:, None]
+
+
+def _first(attend_to_h0) -> int:
+    if not isinstance(attend_to_h0, (bool, np.bool_)):
+        raise ValueError(f"attend_to_h0 must be True or False, got {attend_to_h0!r}")
+    return 0 if attend_to_h0 else 1
+
+
+def attention(h, attend_to_h0: bool = False):
+    """Scores, weights and contexts of every step from the states ``h`` (T+1, n_h).
+
+    Returns ``(A, alpha, Z)`` with shapes (T, S), (T, S), (T, n_h) (see :class:`Cache`).
+    Complex-safe: the score is the plain product ``h_i @ h_t`` (no conjugation).
+    """
+    first = _first(attend_to_h0)
+    T = h.shape[0] - 1
+    H = h[first:]                                         # the attended states, (S, n_h)
+    mask = np.arange(H.shape[0])[None, :] + first <= np.arange(1, T + 1)[:, None]
+    A = (h[1:] @ H.T) * mask                              # A[t-1, j] = h_t . h_{j+first}
+    shift = np.max(np.where(mask, A.real, -np.inf), axis=1, keepdims=True)
+    e = np.exp(A - shift) * mask
+    alpha = e / np.sum(e, axis=1, keepdims=True)          # softmax over the attended states
+    return A, alpha, alpha @ H
+
+
+def forward(params, x, h0, attend_to_h0: bool = False) -> Cache:
+    """The forward pass (complex-safe): the plain RNN's recurrence, then the attention."""
+    V, c = params["V"], params["c"]
+    h = rnn.forward(params, x, h0).h                      # h_t = tanh(W h_{t-1} + U x_t + b)
+    A, alpha, Z = attention(h, attend_to_h0)
+    Omega = Z @ V.T + c
+    return Cache(h, A, alpha, Z, Omega, softmax(Omega), _first(attend_to_h0))
+
+
+def step_losses(params, x, y, h0=None, attend_to_h0: bool = False) -> np.ndarray:
+    """``L_t = -log yhat_t[y_t]`` for t = 1..T, shape (T,); complex-safe."""
+    p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=True)
+    cache = forward(p, x, h0, attend_to_h0)
+    return -np.log(cache.p[np.arange(len(y)), y])
+
+
+def loss(params, x, y, h0=None, attend_to_h0: bool = False):
+    """The summed cross-entropy ``L``; accepts complex128 inputs for the complex step."""
+    return np.sum(step_losses(params, x, y, h0, attend_to_h0))
+
+
+def _output_errors(cache: Cache, y) -> np.ndarray:
+    """``g_t = yhat_t - e_{y_t}`` = dL_t/dOmega_t, shape (T, n_y)."""
+    g = cache.p.copy()
+    g[np.arange(len(y)), y] -= 1.0
+    return g
+
+
+def backward(params, x, y, cache: Cache) -> dict[str, np.ndarray]:
+    """Reverse mode: the attention backward for all steps at once (O(T^2 n_h)), then the
+    recurrence in reverse, accumulating every weight gradient once per step."""
+    W, V = params["W"], params["V"]
+    T, first = x.shape[0], cache.first
+    h, alpha, mask = cache.h, cache.alpha, cache.mask
+    H = h[first:]
+    g = _output_errors(cache, y)
+    grads = {"V": g.T @ cache.Z, "c": g.sum(axis=0)}
+    dZ = g @ V                                            # row t-1: (V^T g_t)^T
+    dalpha = (dZ @ H.T) * mask                            # h_i . dZ_t
+    dA = alpha * (dalpha - np.sum(alpha * dalpha, axis=1, keepdims=True))
+    e = np.zeros_like(h)                                  # e[i]: direct gradient in h_i
+    e[first:] += alpha.T @ dZ + dA.T @ h[1:]              # value and key paths
+    e[1:] += dA @ H                                       # query path
+    for k in ("W", "U", "b"):
+        grads[k] = np.zeros_like(params[k])
+    delta = e[T]
+    for t in range(T, 0, -1):
+        dz = (1.0 - h[t] ** 2) * delta
+        grads["W"] += np.outer(dz, h[t - 1])
+        grads["U"] += np.outer(dz, x[t - 1])
+        grads["b"] += dz
+        delta = e[t - 1] + W.T @ dz
+    grads["h0"] = delta
+    return grads
+
+
+def loss_and_grads(params, x, y, h0=None, attend_to_h0: bool = False
+                   ) -> tuple[float, dict[str, np.ndarray]]:
+    """The loss and the gradient of every parameter and of ``h0`` (float64 only)."""
+    p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
+    cache = forward(p, x, h0, attend_to_h0)
+    return float(-np.sum(np.log(cache.p[np.arange(len(y)), y]))), backward(p, x, y, cache)
+
+
+def attention_jacobian(cache: Cache, t: int, m: int) -> np.ndarray:
+    """``dZ_t / dh_m`` (n_h, n_h), numerator layout, every other state held fixed::
+
+        alpha_{t,m} (I + (h_m - Z_t) h_t^T)  +  [m = t] sum_i alpha_{t,i} (h_i - Z_t) h_i^T
+
+    (value and key paths of h_m; the second term is h_t's path as the query). Zero when
+    step t does not attend to h_m.
+    """
+    h, first = cache.h, cache.first
+    n = h.shape[1]
+    if not (1 <= t <= h.shape[0] - 1 and 0 <= m <= t):
+        raise ValueError(f"need 1 <= t <= T and 0 <= m <= t, got t={t}, m={m}")
+    if m < first:
+        return np.zeros((n, n))
+    a = cache.alpha[t - 1]
+    Zt, J = cache.Z[t - 1], np.zeros((n, n))
+    J += a[m - first] * (np.eye(n) + np.outer(h[m] - Zt, h[t]))
+    if m == t:
+        H = h[first:t + 1]
+        J += (a[:t + 1 - first, None] * (H - Zt)).T @ H
+    return J
+
+
+def context_of_state(h, t: int, m: int, attend_to_h0: bool = False):
+    """``Z_t`` as a function of ``h_m`` alone (the other states fixed), for a numerical
+    Jacobian: the returned function takes the value of h_m explicitly."""
+    def Z_t(value):
+        states = h.astype(np.result_type(h, value))
+        states[m] = value
+        return attention(states, attend_to_h0)[2][t - 1]
+    return Z_t
+
+
+def _dZ_dh(cache: Cache, t: int, m: int, dZ_dh: str) -> np.ndarray:
+    n = cache.h.shape[1]
+    if dZ_dh == "full":
+        return attention_jacobian(cache, t, m)
+    if dZ_dh == "value":                                  # alpha_{t,m} I: no score, no query
+        return cache.alpha[t - 1, m - cache.first] * np.eye(n)
+    if dZ_dh == "score":                                  # 004's A_{t,m}, read as A_{t,m} I
+        return cache.A[t - 1, m - cache.first] * np.eye(n)
+    raise ValueError(f"dZ_dh must be 'full', 'value' or 'score', got {dZ_dh!r}")
+
+
+def path_sum_grads(params, x, y, h0=None, attend_to_h0: bool = False, *, steps=None,
+                   dZ_dh: str = "full", sign: str = "yhat-y", order: str = "descending"
+                   ) -> dict[str, np.ndarray]:
+    """The gradients as the sum over paths of source 004's eq. 12, 14 and 16, corrected::
+
+        dL/dtheta = sum_t sum_{m<=t} sum_{k<=m} r_t J_{t,m} P_{m,k} dh_k/dtheta
+        r_t = (yhat_t - e_{y_t})^T V,  J_{t,m} = dZ_t/dh_m,  P_{m,k} = dh_m/dh_{m-1}...dh_{k+1}/dh_k
+
+    and ``dL/dh0 = sum_t sum_m r_t J_{t,m} P_{m,0}``. Every path term is formed and added
+    on its own; the product P is extended by one factor as k decreases, so the cost is
+    O(T^3) products of n_h x n_h matrices (recomputing each product from scratch, as the
+    formula is written, would be O(T^4)).
+
+    The keyword options reproduce source 004's variants for its errata page:
+    ``steps`` (the t summed over, default all), ``dZ_dh`` ("full"; "value" for
+    alpha_{t,m} I; "score" for A_{t,m} I), ``sign`` ("yhat-y" or 004's "y-yhat") and
+    ``order`` ("descending"; 004's "ascending", the product taken from j = k upwards).
+    Returns a dict with ``W, U, b, V, c, h0``.
+    """
+    p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
+    if sign not in ("yhat-y", "y-yhat") or order not in ("descending", "ascending"):
+        raise ValueError(f"unknown sign {sign!r} or order {order!r}")
+    cache = forward(p, x, h0, attend_to_h0)
+    W, V, h = p["W"], p["V"], cache.h
+    T, n = x.shape[0], W.shape[0]
+    steps = range(1, T + 1) if steps is None else steps
+    g = _output_errors(cache, y) * (1.0 if sign == "yhat-y" else -1.0)
+    step_jac = [None] + [rnn.step_jacobian(W, h[j]) for j in range(1, T + 1)]
+    grads = {"W": np.zeros((n, n)), "U": np.zeros_like(p["U"]), "b": np.zeros(n),
+             "V": g.T @ cache.Z, "c": g.sum(axis=0), "h0": np.zeros(n)}
+    for t in steps:
+        r = g[t - 1] @ V                                  # dL_t/dZ_t, a row
+        for m in range(cache.first, t + 1):
+            s = r @ _dZ_dh(cache, t, m, dZ_dh)            # dL_t/dh_m along the edge h_m -> Z_t
+            P = np.eye(n)                                 # dh_m/dh_k, k = m: empty product
+            for k in range(m, 0, -1):
+                dz = (s @ P) * (1.0 - h[k] ** 2)          # times dh_k/d(theta), h_{k-1} fixed
+                grads["W"] += np.outer(dz, h[k - 1])
+                grads["U"] += np.outer(dz, x[k - 1])
+                grads["b"] += dz
+                P = P @ step_jac[k] if order == "descending" else step_jac[k] @ P
+            grads["h0"] += s @ P
+    return grads
+
+
+def path_terms(params, x, y, t: int, paths, h0=None, attend_to_h0: bool = False
+               ) -> np.ndarray:
+    """``dL_t/dW`` summed over explicitly listed path terms, for checking written-out
+    expansions. Each term is ``(m, chain, k)``: the factor dZ_t/dh_m, then the factors
+    ``dh_a/dh_b`` for ``(a, b)`` in ``chain`` multiplied in the order listed (numerator
+    layout; ``a == b`` is the identity), then dh_k/dW (h_{k-1} held fixed)."""
+    p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
+    cache = forward(p, x, h0, attend_to_h0)
+    W, V, h = p["W"], p["V"], cache.h
+    r = _output_errors(cache, y)[t - 1] @ V
+    out = np.zeros_like(W)
+    for m, chain, k in paths:
+        s = r @ attention_jacobian(cache, t, m)
+        for a, b in chain:
+            if a == b + 1:
+                s = s @ rnn.step_jacobian(W, h[a])
+            elif a != b:
+                raise ValueError(f"dh_{a}/dh_{b} is not a one-step factor")
+        out += np.outer(s * (1.0 - h[k] ** 2), h[k - 1])
+    return out
+
+
+#: The two forms of the weight gradients, as (params, x, y) -> grads.
+FORMS = {
+    "reverse-mode recursion": lambda p, x, y: loss_and_grads(p, x, y)[1],
+    "sum over paths": path_sum_grads,
+}
+
+
+def time_backward(T_values, repeats: int = 3, seed: int = 0, forms=tuple(FORMS),
+                  n_x: int = 3, n_h: int = 5, n_y: int = 4) -> dict[str, np.ndarray]:
+    """Seconds per gradient computation (forward pass included) of each form in ``forms``
+    for each sequence length in ``T_values``: the minimum over ``repeats`` runs, timed
+    with ``time.perf_counter`` on seeded random data. Returns {form: array of seconds}."""
+    rng = np.random.default_rng(seed)
+    params = init_params(n_x, n_h, n_y, seed=seed)
+    out = {f: np.empty(len(T_values)) for f in forms}
+    for i, T in enumerate(T_values):
+        x = rng.standard_normal((int(T), n_x))
+        y = rng.integers(0, n_y, int(T))
+        for f in forms:
+            runs = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                FORMS[f](params, x, y)
+                runs.append(time.perf_counter() - start)
+            out[f][i] = min(runs)
+    return out
