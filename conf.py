@@ -120,33 +120,84 @@ def _copy_mathjax(app, exception):
 
 
 # --- citations -------------------------------------------------------------------
+# One bibliography page (docs/bibliography.md); in the text {cite:t}`key` reads
+# "Hochreiter and Schmidhuber (1997)" and links to the numbered entry.
 bibtex_bibfiles = ["docs/references.bib"]
 bibtex_default_style = "plain"
 bibtex_reference_style = "author_year"
 
+# --- hosting and citing ----------------------------------------------------------
+# The address of the hosted book (GitHub Pages, .github/workflows/pages.yml). Every page
+# gets <link rel="canonical"> to it, and the cite page builds permalinks from it: a
+# page's address is SITE_URL + its path, an equation's adds "#equation-<label>".
+SITE_URL = "https://lstm-notes.github.io/verified-lstm-gradients/"
+REPOSITORY_URL = "https://github.com/lstm-notes/verified-lstm-gradients"
+html_baseurl = os.environ.get("READTHEDOCS_CANONICAL_URL", SITE_URL)
+DESCRIPTION = ("Gradient derivations for LSTMs and RNNs, from matrix calculus to "
+               "backpropagation through time and attention, each equation checked "
+               "against numerical differentiation when the site is built.")
+
 # --- theme -----------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
 html_title = project
-html_last_updated_fmt = ""
+# No "Last updated" line: it would show the day of the build, not of the text; the
+# footer shows the version and the date of the last commit instead.
+html_last_updated_fmt = None
+html_favicon = "docs/_static/favicon.svg"
 html_theme_options = {
-    "repository_url": "https://github.com/lstm-notes/verified-lstm-gradients",
+    "repository_url": REPOSITORY_URL,
     "repository_branch": "main",
     "path_to_docs": "docs",
     "use_repository_button": True,
     "use_source_button": True,
     "use_download_button": True,
     "use_issues_button": False,
+    # Launch buttons would point notebook services at .md files (PITFALLS 13).
+    "launch_buttons": {},
     "show_toc_level": 2,
     "home_page_in_toc": True,
-    "extra_footer": f"Version {release}, built {build_date}.",
+    "extra_footer": (f'<p class="book-version">Version {release}, built {build_date}. '
+                     'Text CC BY 4.0, code MIT. <a href="{cite}">How to cite</a>.</p>'),
 }
 html_context = {"default_mode": "light"}
 html_css_files = ["book.css"]
 html_show_sourcelink = True
+html_copy_source = True
 
 copybutton_prompt_text = r">>> |\.\.\. "
 copybutton_prompt_is_regexp = True
+# Copy the code of a cell, not the one-line result printed under it.
+copybutton_exclude = ".linenos, .gp, .go"
+
+
+def _page_context(app, pagename, templatename, context, doctree):
+    """Per page: the social description (Open Graph and Twitter card tags, no new
+    dependency) and the footer's link to the cite page, relative to this page."""
+    from html import escape
+
+    title = context.get("title") or project
+    url = html_baseurl.rstrip("/") + "/" + pagename + ".html"
+    tags = {
+        "description": DESCRIPTION,
+        "og:title": f"{title} | {project}" if pagename != root_doc else project,
+        "og:description": DESCRIPTION,
+        "og:type": "book" if pagename == root_doc else "article",
+        "og:url": url,
+        "og:site_name": project,
+        "twitter:card": "summary",
+    }
+    meta = "".join(
+        f'<meta {"name" if key in ("description", "twitter:card") else "property"}='
+        f'"{key}" content="{escape(value, quote=True)}" />\n'
+        for key, value in tags.items())
+    context["metatags"] = context.get("metatags", "") + meta
+    footer = context.get("theme_extra_footer")
+    if footer and "{cite}" in footer:
+        context["theme_extra_footer"] = footer.replace(
+            "{cite}", app.builder.get_relative_uri(pagename, "cite"))
 
 
 def setup(app):
+    app.add_config_value("build_date", build_date, "html")
     app.connect("build-finished", _copy_mathjax)
+    app.connect("html-page-context", _page_context)

@@ -10,8 +10,13 @@
 4. At the end of the build every failed check is listed in the terminal with its page,
    equation number and label, method, tolerance and measured error, and the exit status is
    made non-zero.
-5. ``{verification-report}`` and ``{verification-summary}`` placeholders are filled with
-   the recorded results once every page has run.
+5. ``{verification-report}`` (and ``:kind: summary``) placeholders are filled with the
+   recorded results once every page has run. A labelled equation of the book with no
+   recorded check is listed as such and is a warning (an error under ``-W``).
+
+The same resolution (label -> page and printed number) serves ``{cite-bibtex}``, the
+BibTeX entries of the cite page: for the book, for one page, or for one equation with its
+permalink (``<html_baseurl><page>.html#equation-<label>``).
 """
 
 from __future__ import annotations
@@ -178,8 +183,70 @@ def summary_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
     return [para, table]
 
 
+def all_equations(env) -> list[tuple[str, str, str]]:
+    """(label, docname, printed number) of every labelled equation read, in book order."""
+    found = []
+    for label in env.get_domain("math").equations:
+        where = equation_of(env, label)
+        if where:
+            found.append((label, *where))
+    order = _doc_order(env)
+    found.sort(key=lambda e: (order.get(e[1], 10**6), _eq_key(e[2]), e[0]))
+    return found
+
+
+def _doc_order(env) -> dict[str, int]:
+    """Docnames in reading order (the toctree's), then any others alphabetically."""
+    try:
+        from sphinx.environment.adapters.toctree import global_toctree_for_doc  # noqa: F401
+        seq = [env.config.root_doc]
+        seen = set(seq)
+
+        def walk(doc):
+            for child in env.toctree_includes.get(doc, []):
+                if child not in seen:
+                    seen.add(child)
+                    seq.append(child)
+                    walk(child)
+        walk(env.config.root_doc)
+    except Exception:  # pragma: no cover
+        seq = []
+    rest = sorted(set(env.found_docs) - set(seq))
+    return {name: i for i, name in enumerate(seq + rest)}
+
+
+def unchecked_equations(app, records) -> list[tuple[str, str, str]]:
+    recorded = {r["label"] for r in records if r.get("kind") in ("check", "corrected")}
+    return [e for e in all_equations(app.env) if e[0] not in recorded]
+
+
+def _errata_table(app, fromdoc: str, records) -> list[nodes.Node]:
+    wrong = [r for r in records if r.get("kind") == "as-written"]
+    if not wrong:
+        return []
+    fixed = {(r["label"], r["method"]): r for r in records if r.get("kind") == "corrected"}
+    order = _doc_order(app.env)
+    wrong.sort(key=lambda r: (order.get(r["docname"], 10**6), _eq_key(r["eqno"])))
+    rows = []
+    for r in wrong:
+        good = fixed.get((r["label"], r["method"]))
+        rows.append([
+            _link(app, fromdoc, r), METHOD_NAMES[r["method"]],
+            f"{r['max_rel']:.1e}" if "max_rel" in r else "cannot be evaluated",
+            f"{good['max_rel']:.1e}" if good else "",
+            f"{r['atol']:.0e} + {r['rtol']:.0e}·|n|" if "rtol" in r else
+            (f"{good['atol']:.0e} + {good['rtol']:.0e}·|n|" if good else ""),
+        ])
+    intro = nodes.paragraph(text=(
+        "Each formula of a source that the errata pages show failing: its max rel error "
+        "as written, and that of the corrected formula (which must pass)."))
+    return [nodes.rubric(text="The sources' formulas as written"), intro,
+            _table(["equation", "method", "max rel as written", "max rel corrected",
+                    "tolerance"], rows, [30, 22, 16, 16, 16])]
+
+
 def report_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
-    order = {name: i for i, name in enumerate(app.env.found_docs and sorted(app.env.found_docs))}
+    order = _doc_order(app.env)
     checks = [r for r in records if r.get("kind") in ("check", "corrected")]
     checks.sort(key=lambda r: (order.get(r["docname"], 10**6), _eq_key(r["eqno"]), r["method"]))
     by_page: dict[str, list] = defaultdict(list)
@@ -196,6 +263,18 @@ def report_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
         out.append(heading)
         out.append(_table(["equation", "method", "entries", "max abs", "max rel",
                            "tolerance", "status"], rows, [30, 22, 8, 10, 10, 16, 8]))
+    missing = unchecked_equations(app, records)
+    if missing:
+        out.append(nodes.rubric(text="Labelled equations without a recorded check"))
+        rows = [[_link(app, fromdoc, {"label": label, "docname": doc, "eqno": eqno}),
+                 "no check recorded"] for label, doc, eqno in missing]
+        out.append(_table(["equation", "status"], rows, [40, 30]))
+    out.extend(_errata_table(app, fromdoc, records))
+    if checks or missing:
+        build = nodes.paragraph(text=(
+            f"Recorded by the build of version {app.config.release} "
+            f"({getattr(app.config, 'build_date', '') or 'date unknown'})."))
+        out.insert(0, build)
     return out
 
 
@@ -207,6 +286,8 @@ def _eq_key(eqno: str):
 
 
 def on_doctree_resolved(app, doctree, docname):
+    for node in list(doctree.findall(citation_placeholder)):
+        node.replace_self(citation_nodes(app, docname, node))
     placeholders = list(doctree.findall(report_placeholder))
     if not placeholders:
         return
@@ -217,6 +298,99 @@ def on_doctree_resolved(app, doctree, docname):
         else:
             node.replace_self(report_nodes(app, docname, records) or
                               [nodes.paragraph(text="No check has been recorded.")])
+            failed = _failed_docs(app.env)  # their failure is reported at the end
+            for label, doc, eqno in unchecked_equations(app, records):
+                if doc in failed:
+                    continue
+                logger.warning(
+                    f"equation ({eqno}) {label!r} of {doc} has no recorded check: its cell "
+                    "must call check() or erratum() with this label",
+                    type="verification", subtype="unchecked", location=docname)
+
+
+# --- citing ------------------------------------------------------------------------
+
+class citation_placeholder(nodes.General, nodes.Element):
+    """Replaced by a BibTeX block once equation numbers are known."""
+
+
+class CiteBibtexDirective(SphinxDirective):
+    """``{cite-bibtex}``: the BibTeX entry for the book (no option), for one page
+    (``:page: docname``) or for one equation (``:equation: label``; with an empty value,
+    the book's first labelled equation). Version, date and addresses come from the build."""
+
+    option_spec = {"page": lambda a: (a or "").strip(),
+                   "equation": lambda a: (a or "").strip()}
+
+    def run(self):
+        # Re-read at every build: equation numbers of other pages may have moved.
+        pages = getattr(self.env, REPORT_PAGES_KEY, set())
+        pages.add(self.env.docname)
+        setattr(self.env, REPORT_PAGES_KEY, pages)
+        node = citation_placeholder()
+        if "equation" in self.options:
+            node["equation"] = self.options["equation"]
+        if "page" in self.options:
+            node["page"] = self.options["page"]
+        return [node]
+
+
+def _bib(text: str) -> str:
+    """Text for a BibTeX field: special characters escaped, acronyms kept upper case."""
+    import re
+
+    text = text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("&", r"\&")
+    return re.sub(r"\b([A-Z]{2,}s?)\b", r"{\1}", text)
+
+
+def citation_nodes(app, fromdoc: str, node) -> list[nodes.Node]:
+    cfg, env = app.config, app.env
+    base = (cfg.html_baseurl or "").rstrip("/") + "/"
+    date = getattr(cfg, "build_date", "") or ""
+    book = _bib(cfg.project)
+    key = f"lstmnotes{date[:4]}"
+    note = f"Version {cfg.release}, built {date}"
+    if "equation" in node:
+        label = node["equation"]
+        if not label:  # the book's first labelled equation, as an example
+            eqs = all_equations(env)
+            if not eqs:
+                return [nodes.paragraph(text="(No labelled equation in this build.)")]
+            label = eqs[0][0]
+        where = equation_of(env, label)
+        if where is None:
+            logger.warning(f"cite-bibtex: no equation labelled {label!r}", location=node)
+            return []
+        doc, eqno = where
+        page = _bib(env.titles[doc].astext())
+        url = f"{base}{doc}.html#{nodes.make_id('equation-' + label)}"
+        key += "-" + label
+        title = f"Equation ({eqno}), ``{page}'', in \\emph{{{book}}}"
+        note += f"; equation label \\texttt{{{_bib(label)}}}"
+    elif "page" in node:
+        doc = node["page"] or fromdoc
+        if doc not in env.found_docs:
+            logger.warning(f"cite-bibtex: no page {doc!r}", location=node)
+            return []
+        url = f"{base}{doc}.html"
+        key += "-" + doc.replace("/", "-")
+        title = f"``{_bib(env.titles[doc].astext())}'', in \\emph{{{book}}}"
+    else:
+        url, title = base, book
+    fields = {
+        "author": r"{The lstm\_notes authors}",
+        "title": title,
+        "year": date[:4],
+        "version": cfg.release,
+        "howpublished": f"\\url{{{url}}}",
+        "url": url,
+        "urldate": date,
+        "note": note,
+    }
+    width = max(map(len, fields))
+    body = ",\n".join(f"  {k.ljust(width)} = {{{v}}}" for k, v in fields.items())
+    text = f"@misc{{{key},\n{body}\n}}"
+    return [nodes.literal_block(text, text, language="bibtex")]
 
 
 def on_build_finished(app, exception):
@@ -249,6 +423,8 @@ def setup(app):
     app.add_config_value("lstm_notes_digest", "", "env")
     app.add_node(report_placeholder)
     app.add_directive("verification-report", ReportDirective)
+    app.add_node(citation_placeholder)
+    app.add_directive("cite-bibtex", CiteBibtexDirective)
     app.connect("builder-inited", on_builder_inited)
     app.connect("env-before-read-docs", on_env_before_read_docs)
     app.connect("env-get-outdated", on_env_get_outdated)
