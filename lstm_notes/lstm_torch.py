@@ -13,8 +13,9 @@ Source 001 writes ``z_u = W_uaᵀ a + W_uxᵀ x + b_u``: its update gate ``u`` i
 ``i``, its candidate ``c̃`` is PyTorch's ``g``, its ``a`` is PyTorch's ``h``; each of
 PyTorch's blocks is the *transpose* of 001's matrix (``W_ii = W_uxᵀ``, ``W_hi = W_uaᵀ``).
 We put 001's bias in ``bias_ih_l0`` and zeros in ``bias_hh_l0`` (each one's gradient is the
-gradient of their sum, so we read ``bias_ih_l0``'s). The output layer ``Linear(n_a, n_y)`` has weight ``W_yaᵀ``
-and bias ``b_y``; the loss is ``cross_entropy(..., reduction="sum")``.
+gradient of their sum, so we read ``bias_ih_l0``'s). The output layer
+``Linear(n_a, n_y)`` has weight ``W_yaᵀ`` and bias ``b_y``; the loss is
+``cross_entropy(..., reduction="sum")``.
 
 torch is imported inside the functions: the package never needs it (it is the extra
 ``torch``).
