@@ -48,9 +48,9 @@ import numpy as np
 from . import _validate
 from .calculus import dsigmoid, dtanh, sigmoid, softmax
 
-__all__ = ["PARAM_NAMES", "GATES", "STEP_NODES", "shapes", "init_params", "sizes",
+__all__ = ["PARAM_NAMES", "GATES", "STEP_NODES", "shapes", "init_params", "example", "sizes",
            "cell_forward", "cell_backward", "forward", "loss", "loss_and_grads",
-           "backward", "grads_x", "step_loss", "Cache", "StepCache", "Backward"]
+           "backward", "grads_x", "step_loss", "step_grad", "Cache", "StepCache", "Backward"]
 
 PARAM_NAMES = ("W_fa", "W_fx", "b_f", "W_ua", "W_ux", "b_u", "W_oa", "W_ox", "b_o",
                "W_ca", "W_cx", "b_c", "W_ya", "b_y")
@@ -89,6 +89,17 @@ def init_params(n_x: int, n_a: int, n_y: int, seed: int = 0, forget_bias: float 
         else:
             params[name] = s * rng.standard_normal(shape)
     return params
+
+
+def example(n_x: int = 3, n_a: int = 5, n_y: int = 4, T: int = 7, seed: int = 0):
+    """The book's worked example: ``(params, x, y, a0, c0)``, seeded, with distinct sizes
+    (so that a transposed or misindexed formula cannot pass) and non-zero initial states."""
+    rng = np.random.default_rng(seed)
+    params = init_params(n_x, n_a, n_y, seed=seed, forget_bias=0.5)
+    x = rng.standard_normal((T, n_x))
+    y = rng.integers(0, n_y, T)
+    a0, c0 = 0.5 * rng.standard_normal(n_a), 0.5 * rng.standard_normal(n_a)
+    return params, x, y, a0, c0
 
 
 def sizes(params) -> tuple[int, int, int]:
@@ -299,6 +310,34 @@ def step_loss(params, x, y, t: int, node: str, value, a0=None, c0=None):
         cache = _forward(p, x, a0, c0, t, node, value)
         return _loss_from(cache, y, from_probs=(node == "y_hat"))
     return _loss_from(_forward(p, x, a0, c0, t, node, value), y)
+
+
+def step_grad(params, x, y, t: int, node, a0=None, c0=None, method: str = "central"):
+    """∂J/∂(``node`` at step ``t``) by numerical differentiation of :func:`step_loss`.
+
+    ``node`` is a name or a list of names of equal shape (the estimates are then stacked
+    along a new first axis); ``method`` is ``"central"`` or ``"complex-step"``. Returns an
+    :class:`~lstm_notes.numdiff.Estimate` for :func:`~lstm_notes.check.check`.
+    """
+    from .numdiff import Estimate, central_grad, complex_step_grad
+
+    grad = {"central": central_grad, "complex-step": complex_step_grad}[method]
+    names = [node] if isinstance(node, str) else list(node)
+    p = {**params}
+    cache = forward(params, x, a0, c0)
+    point = {"a_prev": cache.a[t - 1], "c_prev": cache.c[t - 1], "x": np.asarray(x)[t - 1],
+             "f": cache.f[t - 1], "u": cache.u[t - 1], "o": cache.o[t - 1],
+             "c_tilde": cache.c_tilde[t - 1], "c": cache.c[t], "a": cache.a[t],
+             "z_y": cache.z_y[t - 1], "y_hat": cache.y_hat[t - 1]}
+    for g in GATES:
+        point[f"z_{g}"] = (p[f"W_{g}a"].T @ cache.a[t - 1] + p[f"W_{g}x"].T @ point["x"]
+                           + p[f"b_{g}"])
+    estimates = [grad(lambda v, n=n: step_loss(params, x, y, t, n, v, a0, c0),
+                      p[n] if n in PARAM_NAMES else point[n]) for n in names]
+    if isinstance(node, str):
+        return estimates[0]
+    return Estimate(np.stack([e.value for e in estimates]), estimates[0].method,
+                    estimates[0].step)
 
 
 @dataclass
