@@ -1,0 +1,288 @@
+"""Back-propagation through time written out, and why its products vanish or explode.
+
+Tools for the part "Vanishing gradients and the constant error carousel", built on the
+tanh RNN of :mod:`lstm_notes.rnn` (``h_t = tanh(W h_{t-1} + U x_t + b)``, steps
+t = 1..T, ``h_0`` given, ``x[t-1]`` the input of step t). Vectors are 1-D arrays
+standing for columns; Jacobians are in numerator layout (row i is output i).
+
+Equations
+---------
+Step Jacobian::
+
+    J_t = dh_t/dh_{t-1} = diag(1 - h_t^2) W                       (n_h, n_h)
+
+Jacobian of h_t in h_k (k <= t), an ordered product, the latest step on the left::
+
+    dh_t/dh_k = J_t J_{t-1} ... J_{k+1}          (the identity when k = t)
+
+Immediate derivative of h_k in W (h_{k-1} held fixed), a 3-index array::
+
+    d+h_k[i] / dW[p, q] = (1 - h_k[i]^2) delta_{ip} h_{k-1}[q]    (n_h, n_h, n_h)
+
+The double sum of BPTT, with g_t = dL_t/dh_t = V^T (yhat_t - e_{y_t}) (a column)::
+
+    dL/dW[p, q] = sum_{t=1..T} sum_{k=1..t} sum_{i,j} g_t[i] (dh_t/dh_k)[i, j] d+h_k[j]/dW[p, q]
+                = sum_{t=1..T} sum_{k=1..t} (D_k (dh_t/dh_k)^T g_t) h_{k-1}^T,   D_k = diag(1 - h_k^2)
+
+and the reverse-mode recursion that computes the same sum in O(T)::
+
+    delta_T = g_T,   delta_k = g_k + J_{k+1}^T delta_{k+1},   dL/dW = sum_k (D_k delta_k) h_{k-1}^T
+
+Every function returns values; nothing is stored between calls.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import rnn
+from .calculus import cross_entropy
+from .check import CheckFailed
+
+__all__ = [
+    "step_jacobians", "jacobian_between", "run_steps", "immediate_dW", "output_grads",
+    "bptt_terms", "bptt_term_outer", "bptt_recursion", "loss_with_offsets",
+    "product_norms", "holds", "scaled_to_spectral_norm", "rnn_product_norms", "lags", "bidiagonal", "power_norms", "tanh_rnn_states",
+    "powers_by_eig", "backprop_norms", "rnn_lag_norms", "source_003_T3_expansion",
+]
+
+
+# --- back-propagation through time, term by term ------------------------------------
+
+def step_jacobians(W, h) -> np.ndarray:
+    """``J[t-1] = dh_t/dh_{t-1} = diag(1 - h_t^2) W`` for t = 1..T.
+
+    ``h`` is (T+1, n_h) with ``h[0] = h_0``; returns (T, n_h, n_h).
+    """
+    return np.stack([rnn.step_jacobian(W, h[t]) for t in range(1, h.shape[0])])
+
+
+def jacobian_between(J, t: int, k: int) -> np.ndarray:
+    """``dh_t/dh_k = J_t J_{t-1} ... J_{k+1}`` (identity for k = t), from ``J[s-1] = J_s``."""
+    if not 0 <= k <= t <= J.shape[0]:
+        raise ValueError(f"need 0 <= k <= t <= T = {J.shape[0]}, got t = {t}, k = {k}")
+    P = np.eye(J.shape[1], dtype=J.dtype)
+    for s in range(k + 1, t + 1):
+        P = J[s - 1] @ P
+    return P
+
+
+def run_steps(params, x, h_k, k: int, t: int):
+    """``h_t`` computed from ``h_k`` by steps k+1..t of the RNN (complex-safe)."""
+    h = h_k
+    for s in range(k + 1, t + 1):
+        h = np.tanh(params["W"] @ h + params["U"] @ x[s - 1] + params["b"])
+    return h
+
+
+def immediate_dW(h_prev, h_k) -> np.ndarray:
+    """``d+h_k[i]/dW[p, q] = (1 - h_k[i]^2) delta_{ip} h_{k-1}[q]``, shape (n_h, n_h, n_h).
+
+    "Immediate": the derivative of ``h_k = tanh(W h_{k-1} + U x_k + b)`` in the W that
+    appears in step k alone, with ``h_{k-1}`` held fixed (the earlier steps' W are the
+    other terms of the sum).
+    """
+    n = h_k.shape[0]
+    return np.einsum("i,ip,q->ipq", 1.0 - h_k**2, np.eye(n), h_prev)
+
+
+def output_grads(params, cache: rnn.Cache, y) -> np.ndarray:
+    """``g[t-1] = dL_t/dh_t = V^T (yhat_t - e_{y_t})``: the gradient of the step-t loss
+    alone in h_t (not through later steps); (T, n_h)."""
+    dout = cache.p.copy()
+    dout[np.arange(len(y)), y] -= 1.0
+    return dout @ params["V"]
+
+
+def bptt_terms(params, x, y, h0=None) -> dict[tuple[int, int], np.ndarray]:
+    """Every term of the double sum, ``{(t, k): g_t . dh_t/dh_k . d+h_k/dW}`` for
+    1 <= k <= t <= T, each contracted per entry (``einsum``) to an (n_h, n_h) array."""
+    p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
+    cache = rnn.forward(p, x, h0)
+    g, J, h = output_grads(p, cache, y), step_jacobians(p["W"], cache.h), cache.h
+    T = x.shape[0]
+    return {(t, k): np.einsum("i,ij,jpq->pq", g[t - 1], jacobian_between(J, t, k),
+                              immediate_dW(h[k - 1], h[k]))
+            for t in range(1, T + 1) for k in range(1, t + 1)}
+
+
+def bptt_term_outer(g_t, P_tk, h_k, h_prev) -> np.ndarray:
+    """One term in outer-product form: ``(D_k (dh_t/dh_k)^T g_t) h_{k-1}^T``."""
+    return np.outer((1.0 - h_k**2) * (P_tk.T @ g_t), h_prev)
+
+
+def bptt_recursion(params, x, y, h0=None) -> tuple[np.ndarray, np.ndarray]:
+    """Reverse mode: ``delta[k-1] = dL/dh_k`` (all later losses) for k = 1..T, and dL/dW."""
+    p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
+    cache = rnn.forward(p, x, h0)
+    g, J, h = output_grads(p, cache, y), step_jacobians(p["W"], cache.h), cache.h
+    T = x.shape[0]
+    delta = np.zeros_like(g)
+    delta[T - 1] = g[T - 1]
+    for k in range(T - 1, 0, -1):
+        delta[k - 1] = g[k - 1] + J[k].T @ delta[k]
+    dW = sum(np.outer((1.0 - h[k] ** 2) * delta[k - 1], h[k - 1]) for k in range(1, T + 1))
+    return delta, dW
+
+
+def loss_with_offsets(params, x, y, E, h0=None):
+    """The loss when ``E[k-1]`` is added to ``h_k`` right after step k computes it
+    (k = 1..T); its gradient in ``E[k-1]`` at E = 0 is ``dL/dh_k`` with every later
+    step re-run, i.e. ``delta_k``. Complex-safe."""
+    W, U, b, V, c = (params[k] for k in rnn.PARAM_NAMES)
+    h = np.zeros(W.shape[0], dtype=np.result_type(W, E)) if h0 is None else h0
+    total = 0.0
+    for t in range(1, x.shape[0] + 1):
+        h = np.tanh(W @ h + U @ x[t - 1] + b) + E[t - 1]
+        total = total + cross_entropy(V @ h + c, np.eye(V.shape[0])[y[t - 1]])
+    return total
+
+
+def source_003_T3_expansion(g, J, Imm, reading: str) -> np.ndarray:
+    """Source 003, Exercise 2(a), evaluated with its own indices s = 0..3.
+
+    Its ``h_0`` depends on W, so its steps s = 0..3 are the book's steps 1..4 (T = 4):
+    ``g[s]``, ``J[s]`` (= dh_s/dh_{s-1} = diag(1 - h_s^2) W) and ``Imm[s]`` (= d+h_s/dW)
+    belong to the source's step s, which is exactly how :func:`output_grads`,
+    :func:`step_jacobians` and :func:`immediate_dW` index a four-step sequence.
+
+    ``reading="first"``: its first expansion, ten terms, where the s = 2 line repeats
+    ``dl_2/dh_2 dh_2/dh_0 dh_0/dW`` in place of ``dl_2/dh_2 dh_2/dh_2 dh_2/dW``.
+    ``reading="second"``: its second expansion, eleven terms, ``[diag(s')W]^m`` read as
+    ``(D_s W)^m = J[s]^m`` (the loss step's diagonal for every factor), ``dl_2/dh_1`` read
+    as ``dl_2/dh_2``, and every ``dh_0/dW`` kept where it is written.
+    Returns the sum, an (n_h, n_h) array.
+    """
+    def chain(t, k):  # dh_t/dh_k = J_t ... J_{k+1}, the source's steps
+        out = np.eye(J.shape[1])
+        for s in range(k + 1, t + 1):
+            out = J[s] @ out
+        return out
+
+    def power(t, m):  # [diag(sigma') W]^m with the single diagonal of step t
+        return np.linalg.matrix_power(J[t], m)
+
+    if reading == "first":
+        terms = [(t, chain(t, k), k) for t, k in
+                 [(0, 0), (1, 0), (1, 1), (2, 0), (2, 1), (2, 0),
+                  (3, 0), (3, 1), (3, 2), (3, 3)]]
+    elif reading == "second":
+        terms = [(t, power(t, m), k) for t, m, k in
+                 [(0, 0, 0), (1, 1, 0), (1, 0, 1), (2, 2, 0), (2, 1, 0), (2, 0, 2),
+                  (3, 3, 0), (3, 2, 0), (3, 1, 0), (3, 1, 0), (3, 0, 0)]]
+    else:
+        raise ValueError(f"unknown reading {reading!r}; use 'first' or 'second'")
+    return sum(np.einsum("i,ij,jpq->pq", g[t], M, Imm[k]) for t, M, k in terms)
+
+
+# --- products of Jacobians: bounds, norms against lag --------------------------------
+
+def product_norms(J) -> np.ndarray:
+    """``N[t, k] = ||dh_t/dh_k||_2`` for 0 <= k <= t <= T (NaN above the diagonal)."""
+    T = J.shape[0]
+    N = np.full((T + 1, T + 1), np.nan)
+    for t in range(T + 1):
+        P = np.eye(J.shape[1])
+        N[t, t] = 1.0
+        for k in range(t - 1, -1, -1):
+            P = P @ J[k]  # dh_t/dh_k = (dh_t/dh_{k+1}) J_{k+1}, J_{k+1} = J[k]
+            N[t, k] = np.linalg.norm(P, 2)
+    return N
+
+
+def holds(statement: str, lhs, rhs, rtol: float = 1e-12) -> float:
+    """Check ``lhs <= rhs`` entry-wise (up to rounding), print one line, raise if not.
+
+    Returns the largest ratio ``lhs / rhs``. For inequalities, which ``check`` (an
+    equality) cannot state; NaN entries of ``lhs`` are skipped.
+    """
+    lhs, rhs = np.broadcast_arrays(np.asarray(lhs, float), np.asarray(rhs, float))
+    keep = ~np.isnan(lhs)                  # NaN marks "no such case" (k > t)
+    lhs, rhs = lhs[keep], rhs[keep]
+    ok = lhs <= rhs * (1.0 + rtol)
+    ratio = float(np.max(lhs / rhs))
+    if not ok.all():
+        raise CheckFailed(f"{statement}: fails for {int((~ok).sum())} of {ok.size} "
+                          f"cases (largest lhs/rhs = {ratio:.3g})")
+    print(f"{statement}: holds in all {ok.size} cases (largest lhs/rhs = {ratio:.3g})")
+    return ratio
+
+
+def rnn_product_norms(W, x, U=None) -> np.ndarray:
+    """``||dh_t/dh_k||_2`` (see :func:`product_norms`) along the tanh RNN's own states."""
+    return product_norms(step_jacobians(W, tanh_rnn_states(W, x, U=U)))
+
+
+def lags(T: int) -> np.ndarray:
+    """``t - k`` for 0 <= k, t <= T, an array shaped like :func:`product_norms`."""
+    return np.subtract.outer(np.arange(T + 1), np.arange(T + 1))
+
+
+def scaled_to_spectral_norm(n: int, norm: float, seed: int = 0) -> np.ndarray:
+    """A seeded Gaussian (n, n) matrix rescaled so that its largest singular value is ``norm``."""
+    A = np.random.default_rng(seed).standard_normal((n, n))
+    return A * (norm / np.linalg.norm(A, 2))
+
+
+def bidiagonal(diagonal, alpha: float) -> np.ndarray:
+    """``diag(diagonal) + alpha S``, S the shift (ones just above the diagonal).
+
+    Its eigenvalues are the diagonal entries; with distinct entries it is diagonalisable,
+    with equal ones it is a (scaled) Jordan block; either way it is far from normal when
+    ``alpha`` is not small, and its powers can grow before they decay."""
+    d = np.asarray(diagonal, dtype=float)
+    return np.diag(d) + alpha * np.eye(d.size, k=1)
+
+
+def power_norms(M, n_max: int) -> np.ndarray:
+    """``||M^n||_2`` for n = 0..n_max."""
+    out, P = np.empty(n_max + 1), np.eye(M.shape[0])
+    for n in range(n_max + 1):
+        out[n] = np.linalg.norm(P, 2)
+        P = M @ P
+    return out
+
+
+def tanh_rnn_states(W, x, h0=None, U=None) -> np.ndarray:
+    """States ``h[0..T]`` of ``h_t = tanh(W h_{t-1} + U x_t)`` (no bias; U = I if None)."""
+    n = W.shape[0]
+    U = np.eye(n) if U is None else U
+    h = np.zeros((x.shape[0] + 1, n))
+    if h0 is not None:
+        h[0] = h0
+    for t in range(1, x.shape[0] + 1):
+        h[t] = np.tanh(W @ h[t - 1] + U @ x[t - 1])
+    return h
+
+
+def powers_by_eig(M, n: int) -> tuple[np.ndarray, float]:
+    """``Q Lambda^n Q^{-1}`` from ``numpy.linalg.eig`` (real part), and cond(Q)."""
+    lam, Q = np.linalg.eig(M)
+    out = Q @ np.diag(lam**n) @ np.linalg.inv(Q)
+    return np.real(out), float(np.linalg.cond(Q))
+
+
+def backprop_norms(jacobians, g) -> np.ndarray:
+    """``||delta_{T-l}||`` for lags l = 0..T: ``delta`` starts at ``g`` (the gradient of a
+    loss at the last step in the last state) and goes back by ``delta <- J^T delta``.
+    ``jacobians[s-1]`` is the state Jacobian of step s (numerator layout)."""
+    T = len(jacobians)
+    out = np.empty(T + 1)
+    d = np.asarray(g, float)
+    out[0] = np.linalg.norm(d)
+    for lag in range(1, T + 1):
+        d = jacobians[T - lag].T @ d
+        out[lag] = np.linalg.norm(d)
+    return out
+
+
+def rnn_lag_norms(norm: float, T: int = 60, n_h: int = 16, n_x: int = 3, seed: int = 0
+                  ) -> np.ndarray:
+    """Gradient norm against lag for a tanh RNN whose W has spectral norm ``norm``:
+    inputs N(0, 1), U with entries N(0, 1/n_x), h_0 = 0, a unit gradient at h_T."""
+    rng = np.random.default_rng(seed)
+    W = scaled_to_spectral_norm(n_h, norm, seed)
+    U = rng.standard_normal((n_h, n_x)) / np.sqrt(n_x)
+    h = tanh_rnn_states(W, rng.standard_normal((T, n_x)), U=U)
+    g = rng.standard_normal(n_h)
+    return backprop_norms(step_jacobians(W, h), g / np.linalg.norm(g))
