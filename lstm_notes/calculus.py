@@ -11,7 +11,9 @@ Equations
 ``z = W x``        ->  ``dJ/dW = g x^T``, ``dJ/dx = W^T g``
 ``w = x o y``      ->  ``dw/dx = diag(y)``
 ``p = softmax(z)`` ->  ``dp/dz = diag(p) - p p^T``
+``J = -y . log p``  ->  ``dJ/dp = -y / p``
 ``J = -y . log softmax(z)``  ->  ``dJ/dz = (sum y) p - y``,  ``p - y`` when ``sum y = 1``
+``h = tanh(W x)``  ->  ``dJ/dW = ((1 - h^2) o g) x^T``   (g = dJ/dh)
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ __all__ = [
     "softmax_jacobian",
     "cross_entropy",
     "cross_entropy_grad",
+    "cross_entropy_of_probs",
+    "cross_entropy_of_probs_grad",
     "affine_T",
     "affine_T_grads",
     "linear",
     "linear_grads",
+    "tanh_layer_grads",
     "hadamard_jacobian",
     "elementwise_jacobian",
 ]
@@ -76,6 +81,16 @@ def cross_entropy_grad(z, y):
     return np.sum(y) * softmax(z) - y
 
 
+def cross_entropy_of_probs(p, y):
+    """``-sum_i y_i log p_i`` as a function of the probabilities ``p`` themselves."""
+    return -np.sum(y * np.log(p))
+
+
+def cross_entropy_of_probs_grad(p, y):
+    """Gradient of :func:`cross_entropy_of_probs` in ``p``: ``-y / p``."""
+    return -y / p
+
+
 def affine_T(W, a, b):
     """``z = W^T a + b``: source 001's orientation (``W`` is (n_in, n_out))."""
     return W.T @ a + b
@@ -94,6 +109,13 @@ def linear(W, x):
 def linear_grads(W, x, g):
     """Gradients through ``z = W x`` given ``g = dJ/dz``: ``(g x^T, W^T g)``."""
     return np.outer(g, x), W.T @ g
+
+
+def tanh_layer_grads(W, x, g):
+    """Gradients through ``h = tanh(W x)`` given ``g = dJ/dh``: ``(dz x^T, W^T dz)`` with
+    ``dz = (1 - h^2) o g``."""
+    dz = dtanh(np.tanh(W @ x)) * g
+    return np.outer(dz, x), W.T @ dz
 
 
 def hadamard_jacobian(y):

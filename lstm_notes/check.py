@@ -25,6 +25,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 import numpy as np
 
 from .numdiff import METHOD_NAMES, Estimate
@@ -35,6 +36,7 @@ __all__ = [
     "CheckResult",
     "check",
     "erratum",
+    "ErratumResult",
     "compare",
     "load_records",
 ]
@@ -94,7 +96,8 @@ class CheckResult:
         return (
             f"{self.label}: {self.method_name}, {self.entries} entr"
             f"{'y' if self.entries == 1 else 'ies'}, max abs error {self.max_abs:.1e}, "
-            f"max rel error {self.max_rel:.1e} ({status} {self.rule})"
+            f"max rel error {self.max_rel:.1e}: {status} (rtol {self.rtol:.0e}, "
+            f"atol {self.atol:.0e})"
         )
 
     def failure_message(self) -> str:
@@ -196,8 +199,20 @@ def check(label: str, analytic, numeric, *, rtol: float | None = None,
     return result
 
 
+class ErratumResult(NamedTuple):
+    """What an erratum measured: the formula as written (a result, or why it cannot be
+    evaluated) and the corrected one."""
+
+    as_written: CheckResult | str
+    corrected: CheckResult
+
+    def _ipython_display_(self):
+        # erratum() has printed both lines already.
+        pass
+
+
 def erratum(label: str, *, as_written, corrected, numeric, rtol: float | None = None,
-            atol: float | None = None) -> tuple[CheckResult | str, CheckResult]:
+            atol: float | None = None) -> ErratumResult:
     """Show a source's formula failing its check next to the corrected one passing.
 
     ``as_written`` is the source's formula evaluated (an array, or a callable that
@@ -216,7 +231,8 @@ def erratum(label: str, *, as_written, corrected, numeric, rtol: float | None = 
     except CheckFailed as err:  # a shape mismatch: the formula cannot be right
         wrong = str(err).split(": ", 1)[1]
     except (ValueError, TypeError, IndexError) as err:
-        wrong = f"cannot be evaluated as written ({type(err).__name__}: {err})"
+        reason = str(err).split(",")[0]
+        wrong = f"cannot be evaluated as written ({type(err).__name__}: {reason})"
     if isinstance(wrong, CheckResult):
         _record(wrong)
         if wrong.passed:
@@ -230,7 +246,7 @@ def erratum(label: str, *, as_written, corrected, numeric, rtol: float | None = 
         _record_text(label, fixed.method, wrong)
         print(f"as written: {label}: {wrong}")
     print(f"corrected:  {fixed.line()}")
-    return wrong, fixed
+    return ErratumResult(wrong, fixed)
 
 
 def _record_path(label: str, method: str, kind: str) -> Path | None:

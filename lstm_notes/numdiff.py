@@ -16,6 +16,9 @@ compares with an analytic result:
     Derivatives along ``k`` random unit directions ``v``: ``(f(x + h v) - f(x - h v)) / 2h``
     (or the complex step along ``v``). The cost is ``2k`` (or ``k``) evaluations whatever
     the size of ``x``; the analytic gradient ``g`` is compared through ``<g, v>``.
+``differential``
+    The derivative of any (scalar, vector or matrix valued) ``f`` along one direction
+    ``dx``: the first-order change ``df`` that the differential rules predict.
 ``jacobian``
     The full Jacobian of a vector- or matrix-valued map, by central differences or the
     complex step, with shape ``f(x).shape + x.shape`` (numerator layout, generalised).
@@ -27,7 +30,7 @@ no closure that ignores its argument, no array mutated behind ``f``'s back.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -40,6 +43,8 @@ __all__ = [
     "complex_step_grad",
     "directional",
     "jacobian",
+    "differential",
+    "step_study",
     "as_float64",
     "wrt",
 ]
@@ -74,6 +79,13 @@ class Estimate:
     @property
     def method_name(self) -> str:
         return METHOD_NAMES[self.method]
+
+    def apply(self, fn: Callable[[np.ndarray], np.ndarray]) -> "Estimate":
+        """The same estimate rearranged (transposed, reshaped, a block taken), still
+        carrying its method and so its tolerances."""
+        if self.directions is not None:
+            raise ValueError("a random-direction estimate cannot be rearranged")
+        return replace(self, value=np.asarray(fn(self.value)))
 
 
 def as_float64(x, name: str = "x") -> np.ndarray:
@@ -222,3 +234,39 @@ def jacobian(f: Callable[[np.ndarray], np.ndarray], x, method: str = "central") 
             jac[(...,) + i] = np.imag(_complex_call(f, z)) / COMPLEX_STEP
         return Estimate(jac, "complex-step", COMPLEX_STEP)
     raise ValueError(f"unknown method {method!r}; use 'central' or 'complex-step'")
+
+
+def differential(f: Callable[[np.ndarray], np.ndarray], x, dx, method: str = "complex-step"
+                 ) -> Estimate:
+    """The derivative of ``f`` at ``x`` along ``dx``: ``lim (f(x + h dx) - f(x)) / h``.
+
+    ``f`` may return a scalar, a vector or a matrix; the result has ``f(x)``'s shape. It
+    is what a differential rule such as ``d(AB) = dA B + A dB`` predicts for ``df``.
+    ``method`` is ``"complex-step"`` (one evaluation, no cancellation) or ``"central"``.
+    """
+    x = as_float64(x)
+    dx = as_float64(dx, "dx")
+    if dx.shape != x.shape:
+        raise ValueError(f"dx has shape {dx.shape}, x has shape {x.shape}")
+    if method == "complex-step":
+        value = np.imag(_complex_call(f, x + 1j * COMPLEX_STEP * dx)) / COMPLEX_STEP
+        return Estimate(np.asarray(value, dtype=np.float64), "complex-step", COMPLEX_STEP)
+    if method == "central":
+        h = CENTRAL_STEP * max(1.0, float(np.max(np.abs(x), initial=0.0)))
+        value = (np.asarray(f(x + h * dx)) - np.asarray(f(x - h * dx))) / (2 * h)
+        return Estimate(np.asarray(value, dtype=np.float64), "central", h)
+    raise ValueError(f"unknown method {method!r}; use 'central' or 'complex-step'")
+
+
+def step_study(f: Callable[[float], float], x: float, exact: float, steps) -> dict:
+    """Relative error of the central difference and of the complex step of a scalar
+    function of one variable, for each step size in ``steps`` (the V-shaped curve)."""
+    steps = np.asarray(steps, dtype=np.float64)
+    central = np.array([(f(x + h) - f(x - h)) / (2 * h) for h in steps])
+    cstep = np.array([np.imag(f(x + 1j * h)) / h for h in steps])
+    scale = abs(exact)
+    return {
+        "steps": steps,
+        "central": np.abs(central - exact) / scale,
+        "complex-step": np.abs(cstep - exact) / scale,
+    }

@@ -86,9 +86,10 @@ class Cache:
 
 
 def forward(params, x, h0=None) -> Cache:
-    """Run the recurrence over the whole sequence (complex-safe)."""
+    """Run the recurrence over the whole sequence (complex-safe; ``h0`` defaults to 0)."""
     W, U, b, V, c = (params[k] for k in PARAM_NAMES)
     T = x.shape[0]
+    h0 = np.zeros(W.shape[0]) if h0 is None else h0
     dtype = np.result_type(W, U, b, V, c, x, h0)
     h = np.zeros((T + 1, W.shape[0]), dtype=dtype)
     h[0] = h0

@@ -12,9 +12,9 @@ import pytest
 from conftest import build_book, copy_project
 
 # The formula broken by the test, and the equation whose check must then fail.
-CORRECT = "return np.sum(y) * softmax(z) - y"
-BROKEN = "return np.sum(y) * softmax(z) + y"
-LABEL = "softmax-xent-grad"
+CORRECT = "return np.diag(p) - np.outer(p, p)"
+BROKEN = "return np.diag(p) + np.outer(p, p)"
+LABEL = "calc-softmax-jacobian"
 
 
 @pytest.mark.build
