@@ -50,7 +50,7 @@ from .calculus import dsigmoid, dtanh, sigmoid, softmax
 
 __all__ = ["PARAM_NAMES", "GATES", "STEP_NODES", "shapes", "init_params", "example", "sizes",
            "cell_forward", "cell_backward", "forward", "loss", "loss_and_grads",
-           "backward", "grads_x", "step_loss", "step_grad", "Cache", "StepCache", "Backward"]
+           "backward", "grads_x", "step_loss", "step_grad", "numeric_grad", "Cache", "StepCache", "Backward"]
 
 PARAM_NAMES = ("W_fa", "W_fx", "b_f", "W_ua", "W_ux", "b_u", "W_oa", "W_ox", "b_o",
                "W_ca", "W_cx", "b_c", "W_ya", "b_y")
@@ -312,32 +312,65 @@ def step_loss(params, x, y, t: int, node: str, value, a0=None, c0=None):
     return _loss_from(_forward(p, x, a0, c0, t, node, value), y)
 
 
-def step_grad(params, x, y, t: int, node, a0=None, c0=None, method: str = "central"):
+def _stacked(estimates):
+    from .numdiff import Estimate
+
+    first = estimates[0]
+    return Estimate(np.stack([e.value for e in estimates]), first.method, first.step)
+
+
+def _grad_fn(method: str):
+    from .numdiff import central_grad, complex_step_grad
+
+    if method not in ("central", "complex-step"):
+        raise ValueError(f"unknown method {method!r}; use 'central' or 'complex-step'")
+    return {"central": central_grad, "complex-step": complex_step_grad}[method]
+
+
+def step_grad(params, x, y, t, node, a0=None, c0=None, method: str = "central"):
     """∂J/∂(``node`` at step ``t``) by numerical differentiation of :func:`step_loss`.
 
-    ``node`` is a name or a list of names of equal shape (the estimates are then stacked
-    along a new first axis); ``method`` is ``"central"`` or ``"complex-step"``. Returns an
+    ``node`` is a name, or a list of names of equal shape; ``t`` is a step, or a list of
+    steps. Lists are stacked along new leading axes (names first, then steps). ``method``
+    is ``"central"`` or ``"complex-step"``. Returns an
     :class:`~lstm_notes.numdiff.Estimate` for :func:`~lstm_notes.check.check`.
     """
-    from .numdiff import Estimate, central_grad, complex_step_grad
-
-    grad = {"central": central_grad, "complex-step": complex_step_grad}[method]
-    names = [node] if isinstance(node, str) else list(node)
-    p = {**params}
+    if not isinstance(node, str):
+        return _stacked([step_grad(params, x, y, t, n, a0, c0, method) for n in node])
+    if not isinstance(t, (int, np.integer)):
+        return _stacked([step_grad(params, x, y, k, node, a0, c0, method) for k in t])
+    grad = _grad_fn(method)
     cache = forward(params, x, a0, c0)
-    point = {"a_prev": cache.a[t - 1], "c_prev": cache.c[t - 1], "x": np.asarray(x)[t - 1],
+    x_t = np.asarray(x)[t - 1]
+    point = {"a_prev": cache.a[t - 1], "c_prev": cache.c[t - 1], "x": x_t,
              "f": cache.f[t - 1], "u": cache.u[t - 1], "o": cache.o[t - 1],
              "c_tilde": cache.c_tilde[t - 1], "c": cache.c[t], "a": cache.a[t],
              "z_y": cache.z_y[t - 1], "y_hat": cache.y_hat[t - 1]}
     for g in GATES:
-        point[f"z_{g}"] = (p[f"W_{g}a"].T @ cache.a[t - 1] + p[f"W_{g}x"].T @ point["x"]
-                           + p[f"b_{g}"])
-    estimates = [grad(lambda v, n=n: step_loss(params, x, y, t, n, v, a0, c0),
-                      p[n] if n in PARAM_NAMES else point[n]) for n in names]
-    if isinstance(node, str):
-        return estimates[0]
-    return Estimate(np.stack([e.value for e in estimates]), estimates[0].method,
-                    estimates[0].step)
+        point[f"z_{g}"] = (params[f"W_{g}a"].T @ cache.a[t - 1] + params[f"W_{g}x"].T @ x_t
+                           + params[f"b_{g}"])
+    start = params[node] if node in PARAM_NAMES else point[node]
+    return grad(lambda v: step_loss(params, x, y, t, node, v, a0, c0), start)
+
+
+def numeric_grad(params, x, y, name, a0=None, c0=None, method: str = "central"):
+    """∂J/∂``name`` of the whole sequence's loss, numerically: ``name`` is a parameter,
+    ``"a0"``, ``"c0"`` or ``"x"``, or a list of names of equal shape (stacked)."""
+    if not isinstance(name, str):
+        return _stacked([numeric_grad(params, x, y, n, a0, c0, method) for n in name])
+    n_a = sizes(params)[1]
+    point = {**params, "x": np.asarray(x),
+             "a0": np.zeros(n_a) if a0 is None else a0,
+             "c0": np.zeros(n_a) if c0 is None else c0}
+    if name not in point:
+        raise ValueError(f"unknown name {name!r}; known: {sorted(point)}")
+
+    def J(v):
+        q = {**point, name: v}
+        p = {k: q[k] for k in PARAM_NAMES}
+        return loss(p, q["x"], y, q["a0"], q["c0"])
+
+    return _grad_fn(method)(J, point[name])
 
 
 @dataclass
