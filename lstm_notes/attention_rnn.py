@@ -41,6 +41,10 @@ this model reuses)::
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
@@ -50,9 +54,10 @@ from . import rnn
 from .calculus import softmax
 from .rnn import PARAM_NAMES, init_params, shapes, sizes  # noqa: F401  (the same parameters)
 
-__all__ = ["PARAM_NAMES", "shapes", "init_params", "Cache", "forward", "attention",
-           "step_losses", "loss", "loss_and_grads", "backward", "attention_jacobian",
-           "context_of_state", "path_sum_grads", "path_terms", "time_backward", "FORMS"]
+__all__ = ["PARAM_NAMES", "shapes", "init_params", "example", "Cache", "states", "attention",
+           "head", "forward", "step_losses", "loss", "loss_of_states", "attention_backward",
+           "recurrence_backward", "backward", "loss_and_grads", "attention_jacobian",
+           "path_sum_grads", "path_terms", "FORMS", "time_backward"]
 
 
 @dataclass
@@ -106,13 +111,32 @@ def attention(h, attend_to_h0: bool = False):
     return A, alpha, alpha @ H
 
 
-def forward(params, x, h0, attend_to_h0: bool = False) -> Cache:
-    """The forward pass (complex-safe): the plain RNN's recurrence, then the attention."""
-    V, c = params["V"], params["c"]
-    h = rnn.forward(params, x, h0).h                      # h_t = tanh(W h_{t-1} + U x_t + b)
+def states(params, x, h0) -> np.ndarray:
+    """The recurrence ``h_t = tanh(W h_{t-1} + U x_t + b)``: (T+1, n_h) with ``h[0] = h0``.
+
+    (``rnn.forward`` gives the same states but also computes the plain RNN's output at
+    every step, which this model does not use and which would dominate the timings.)
+    """
+    W, U, b = params["W"], params["U"], params["b"]
+    h = np.zeros((x.shape[0] + 1, W.shape[0]), dtype=np.result_type(W, U, b, x, h0))
+    h[0] = h0
+    inputs = x @ U.T + b                                  # U x_t + b for every t at once
+    for t in range(1, x.shape[0] + 1):
+        h[t] = np.tanh(W @ h[t - 1] + inputs[t - 1])
+    return h
+
+
+def head(params, h, attend_to_h0: bool = False):
+    """Everything after the recurrence: ``(A, alpha, Z, Omega, yhat)`` from the states."""
     A, alpha, Z = attention(h, attend_to_h0)
-    Omega = Z @ V.T + c
-    return Cache(h, A, alpha, Z, Omega, softmax(Omega), _first(attend_to_h0))
+    Omega = Z @ params["V"].T + params["c"]
+    return A, alpha, Z, Omega, softmax(Omega)
+
+
+def forward(params, x, h0, attend_to_h0: bool = False) -> Cache:
+    """The forward pass (complex-safe): the recurrence, then the attention and output."""
+    h = states(params, x, h0)
+    return Cache(h, *head(params, h, attend_to_h0), _first(attend_to_h0))
 
 
 def step_losses(params, x, y, h0=None, attend_to_h0: bool = False) -> np.ndarray:
@@ -127,6 +151,13 @@ def loss(params, x, y, h0=None, attend_to_h0: bool = False):
     return np.sum(step_losses(params, x, y, h0, attend_to_h0))
 
 
+def loss_of_states(params, h, y, attend_to_h0: bool = False):
+    """``L`` computed from given states ``h`` (T+1, n_h), each an independent variable (the
+    recurrence is not re-run): its gradient is the attention's direct gradient ``e``."""
+    p = head(params, h, attend_to_h0)[4]
+    return -np.sum(np.log(p[np.arange(len(y)), y]))
+
+
 def _output_errors(cache: Cache, y) -> np.ndarray:
     """``g_t = yhat_t - e_{y_t}`` = dL_t/dOmega_t, shape (T, n_y)."""
     g = cache.p.copy()
@@ -134,32 +165,48 @@ def _output_errors(cache: Cache, y) -> np.ndarray:
     return g
 
 
-def backward(params, x, y, cache: Cache) -> dict[str, np.ndarray]:
-    """Reverse mode: the attention backward for all steps at once (O(T^2 n_h)), then the
-    recurrence in reverse, accumulating every weight gradient once per step."""
-    W, V = params["W"], params["V"]
-    T, first = x.shape[0], cache.first
-    h, alpha, mask = cache.h, cache.alpha, cache.mask
+def attention_backward(params, cache: Cache, y):
+    """The output and attention layers in reverse, all steps at once (O(T^2 n_h)).
+
+    Returns ``(dV, dc, e)`` with ``e`` (T+1, n_h): ``e[i]`` is the gradient of L in h_i
+    through the attention alone (value, key and query paths), other states held fixed.
+    """
+    h, alpha, mask, first = cache.h, cache.alpha, cache.mask, cache.first
     H = h[first:]
     g = _output_errors(cache, y)
-    grads = {"V": g.T @ cache.Z, "c": g.sum(axis=0)}
-    dZ = g @ V                                            # row t-1: (V^T g_t)^T
+    dZ = g @ params["V"]                                  # row t-1: (V^T g_t)^T
     dalpha = (dZ @ H.T) * mask                            # h_i . dZ_t
     dA = alpha * (dalpha - np.sum(alpha * dalpha, axis=1, keepdims=True))
-    e = np.zeros_like(h)                                  # e[i]: direct gradient in h_i
+    e = np.zeros(h.shape)
     e[first:] += alpha.T @ dZ + dA.T @ h[1:]              # value and key paths
     e[1:] += dA @ H                                       # query path
-    for k in ("W", "U", "b"):
-        grads[k] = np.zeros_like(params[k])
-    delta = e[T]
+    return g.T @ cache.Z, g.sum(axis=0), e
+
+
+def recurrence_backward(params, x, cache: Cache, e):
+    """The recurrence in reverse: ``delta_T = e_T``, ``dz_t = (1 - h_t^2) o delta_t``,
+    ``delta_{t-1} = e_{t-1} + W^T dz_t``; the weight gradients sum ``dz_t`` once per step.
+
+    Returns ``(grads, delta)``: grads of ``W, U, b, h0`` and delta (T+1, n_h), the whole
+    gradient of L in each state (``delta[0]`` = dL/dh0)."""
+    W, h = params["W"], cache.h
+    T = x.shape[0]
+    delta, dz = np.zeros(h.shape), np.zeros(h.shape)     # dz[t]: step t's pre-activation
+    delta[T] = e[T]
     for t in range(T, 0, -1):
-        dz = (1.0 - h[t] ** 2) * delta
-        grads["W"] += np.outer(dz, h[t - 1])
-        grads["U"] += np.outer(dz, x[t - 1])
-        grads["b"] += dz
-        delta = e[t - 1] + W.T @ dz
-    grads["h0"] = delta
-    return grads
+        dz[t] = (1.0 - h[t] ** 2) * delta[t]
+        delta[t - 1] = e[t - 1] + W.T @ dz[t]
+    grads = {"W": dz[1:].T @ h[:-1],                      # sum_t dz_t h_{t-1}^T
+             "U": dz[1:].T @ x,                           # sum_t dz_t x_t^T
+             "b": dz[1:].sum(axis=0), "h0": delta[0]}
+    return grads, delta
+
+
+def backward(params, x, y, cache: Cache) -> dict[str, np.ndarray]:
+    """Reverse mode: :func:`attention_backward`, then :func:`recurrence_backward`."""
+    dV, dc, e = attention_backward(params, cache, y)
+    grads, _ = recurrence_backward(params, x, cache, e)
+    return {"V": dV, "c": dc, **grads}
 
 
 def loss_and_grads(params, x, y, h0=None, attend_to_h0: bool = False
@@ -170,19 +217,26 @@ def loss_and_grads(params, x, y, h0=None, attend_to_h0: bool = False
     return float(-np.sum(np.log(cache.p[np.arange(len(y)), y]))), backward(p, x, y, cache)
 
 
+def example(T: int = 7, n_x: int = 3, n_h: int = 5, n_y: int = 4, seed: int = 0):
+    """The pages' seeded example: ``params, x (T, n_x), y (T,), h0 (n_h,)`` (h0 nonzero)."""
+    rng = np.random.default_rng(seed + 1)
+    return (init_params(n_x, n_h, n_y, seed=seed), rng.standard_normal((T, n_x)),
+            rng.integers(0, n_y, T), 0.5 * rng.standard_normal(n_h))
+
+
 def attention_jacobian(cache: Cache, t: int, m: int) -> np.ndarray:
     """``dZ_t / dh_m`` (n_h, n_h), numerator layout, every other state held fixed::
 
         alpha_{t,m} (I + (h_m - Z_t) h_t^T)  +  [m = t] sum_i alpha_{t,i} (h_i - Z_t) h_i^T
 
     (value and key paths of h_m; the second term is h_t's path as the query). Zero when
-    step t does not attend to h_m.
+    step t does not attend to h_m (m > t, or m = 0 without attend_to_h0).
     """
     h, first = cache.h, cache.first
-    n = h.shape[1]
-    if not (1 <= t <= h.shape[0] - 1 and 0 <= m <= t):
-        raise ValueError(f"need 1 <= t <= T and 0 <= m <= t, got t={t}, m={m}")
-    if m < first:
+    n, T = h.shape[1], h.shape[0] - 1
+    if not (1 <= t <= T and 0 <= m <= T):
+        raise ValueError(f"need 1 <= t <= T and 0 <= m <= T (T = {T}), got t={t}, m={m}")
+    if m < first or m > t:
         return np.zeros((n, n))
     a = cache.alpha[t - 1]
     Zt, J = cache.Z[t - 1], np.zeros((n, n))
@@ -191,16 +245,6 @@ def attention_jacobian(cache: Cache, t: int, m: int) -> np.ndarray:
         H = h[first:t + 1]
         J += (a[:t + 1 - first, None] * (H - Zt)).T @ H
     return J
-
-
-def context_of_state(h, t: int, m: int, attend_to_h0: bool = False):
-    """``Z_t`` as a function of ``h_m`` alone (the other states fixed), for a numerical
-    Jacobian: the returned function takes the value of h_m explicitly."""
-    def Z_t(value):
-        states = h.astype(np.result_type(h, value))
-        states[m] = value
-        return attention(states, attend_to_h0)[2][t - 1]
-    return Z_t
 
 
 def _dZ_dh(cache: Cache, t: int, m: int, dZ_dh: str) -> np.ndarray:
@@ -289,21 +333,40 @@ FORMS = {
 
 
 def time_backward(T_values, repeats: int = 3, seed: int = 0, forms=tuple(FORMS),
-                  n_x: int = 3, n_h: int = 5, n_y: int = 4) -> dict[str, np.ndarray]:
+                  n_x: int = 3, n_h: int = 5, n_y: int = 4, single_thread: bool = True
+                  ) -> dict[str, np.ndarray]:
     """Seconds per gradient computation (forward pass included) of each form in ``forms``
     for each sequence length in ``T_values``: the minimum over ``repeats`` runs, timed
-    with ``time.perf_counter`` on seeded random data. Returns {form: array of seconds}."""
+    with ``time.perf_counter`` on seeded random data. Returns {form: array of seconds}.
+
+    With ``single_thread`` (the default) the runs happen in a fresh Python process whose
+    BLAS uses one thread: on a small machine a multi-threaded BLAS makes the T x T
+    products of the attention erratic, and the fitted slopes with them.
+    """
+    args = dict(T_values=[int(T) for T in T_values], repeats=int(repeats), seed=int(seed),
+                forms=list(forms), n_x=n_x, n_h=n_h, n_y=n_y)
+    if single_thread:
+        env = {**os.environ, **{v: "1" for v in _THREAD_VARIABLES}}
+        code = ("import json, sys; from lstm_notes.attention_rnn import time_backward as f; "
+                "r = f(**json.loads(sys.argv[1]), single_thread=False); "
+                "print(json.dumps({k: v.tolist() for k, v in r.items()}))")
+        out = subprocess.run([sys.executable, "-c", code, json.dumps(args)], env=env,
+                             capture_output=True, text=True, check=True)
+        return {k: np.array(v) for k, v in json.loads(out.stdout).items()}
     rng = np.random.default_rng(seed)
     params = init_params(n_x, n_h, n_y, seed=seed)
-    out = {f: np.empty(len(T_values)) for f in forms}
-    for i, T in enumerate(T_values):
-        x = rng.standard_normal((int(T), n_x))
-        y = rng.integers(0, n_y, int(T))
+    result = {f: np.empty(len(T_values)) for f in forms}
+    for i, T in enumerate(args["T_values"]):
+        x = rng.standard_normal((T, n_x))
+        y = rng.integers(0, n_y, T)
         for f in forms:
             runs = []
             for _ in range(repeats):
                 start = time.perf_counter()
                 FORMS[f](params, x, y)
                 runs.append(time.perf_counter() - start)
-            out[f][i] = min(runs)
-    return out
+            result[f][i] = min(runs)
+    return result
+
+
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
