@@ -44,7 +44,7 @@ from .calculus import dsigmoid, dtanh, sigmoid, softmax
 
 __all__ = ["PARAM_NAMES", "GATES", "shapes", "init_params", "cell_forward", "forward",
            "loss", "loss_and_grads", "batch_loss_and_grads", "state_jacobian",
-           "as_lstm_params", "OPEN_FORGET_BIAS"]
+           "as_lstm_params", "OPEN_FORGET_BIAS", "cell_path", "state_map", "trajectory"]
 
 GATES = ("u", "o", "c")
 PARAM_NAMES = ("W_ua", "W_ux", "b_u", "W_oa", "W_ox", "b_o", "W_ca", "W_cx", "b_c",
@@ -196,6 +196,35 @@ def batch_loss_and_grads(params, x, y):
     grads = _backward(params, steps, y, probs)
     del grads["a0"], grads["c0"]
     return float(-np.sum(logp)), grads, probs
+
+
+def cell_path(model, params, x, a_rec, c_k, k: int, t: int):
+    """``c_t`` from ``c_k`` with the recorded activations ``a_rec[s]`` fed to the gates
+    (the paths through a cut, as the 1997 LSTM truncated them); ``model`` is
+    :mod:`lstm_notes.lstm` or this module. Complex-safe."""
+    c = c_k
+    for s in range(k + 1, t + 1):
+        c = model.cell_forward(params, x[s - 1], a_rec[s - 1], c)[1]
+    return c
+
+
+def state_map(model, params, x, s_k, k: int, t: int):
+    """``(c_t, a_t)`` from ``s_k = (c_k, a_k)`` (concatenated), steps k+1..t re-run."""
+    n = s_k.shape[0] // 2
+    c, a = s_k[:n], s_k[n:]
+    for s in range(k + 1, t + 1):
+        a, c, _ = model.cell_forward(params, x[s - 1], a, c)
+    return np.concatenate([c, a])
+
+
+def trajectory(model, params, x, a0, c0):
+    """``(a, c, S)``: states a[t], c[t] for t = 0..T and the state Jacobians S[t-1] of
+    steps t = 1..T."""
+    a, c, S = [a0], [c0], []
+    for x_t in x:
+        a_t, c_t, cache = model.cell_forward(params, x_t, a[-1], c[-1])
+        a.append(a_t), c.append(c_t), S.append(state_jacobian(params, cache))
+    return np.array(a), np.array(c), np.array(S)
 
 
 def state_jacobian(params, cache: lstm.StepCache) -> np.ndarray:
