@@ -29,6 +29,17 @@ html: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# bench: cold build, no-change rebuild and unexecuted build of a fresh copy, the worst
+# error per method and the attention RNN's cost against T; printed and written to
+# $(BUILDDIR)/bench.md and bench.json (tools/bench.py).
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py --out $(BUILDDIR)
+
+# live: build, then serve the site on http://127.0.0.1:8000 (as it is served when hosted).
+live: html
+	@echo "Serving $(BUILDDIR)/html at http://127.0.0.1:8000/ (Ctrl-C stops)"
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory $(BUILDDIR)/html 8000
+
 clean:
 	rm -rf $(BUILDDIR)
 
