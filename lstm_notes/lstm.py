@@ -151,11 +151,13 @@ class StepCache:
     a: np.ndarray
 
 
-def _cell(p, x_t, a_prev, c_prev, node=None, value=None):
-    """One step, eq. 1 to 10; if ``node`` names a quantity of the step, its computed value
-    is replaced by ``value`` and everything after it uses the replacement."""
+def _cell(p, x_t, a_prev, c_prev, replace=None):
+    """One step, eq. 1 to 10; every quantity of the step named in the dict ``replace`` has
+    its computed value replaced, and everything after it uses the replacement."""
+    replace = replace or {}
+
     def at(name, computed):
-        return value if node == name else computed
+        return replace.get(name, computed)
 
     a_prev, c_prev, x_t = at("a_prev", a_prev), at("c_prev", c_prev), at("x", x_t)
 
@@ -244,11 +246,11 @@ class Cache:
                          self.o[i], self.c_tilde[i], self.c[t], self.a[t])
 
 
-def _forward(p, x, a0, c0, t_node=None, node=None, value=None) -> Cache:
+def _forward(p, x, a0, c0, t_node=None, replace=None) -> Cache:
     T = x.shape[0]
     n_a, n_y = p["W_ya"].shape
-    dtype = np.result_type(*p.values(), x, a0, c0,
-                           value if value is not None else np.float64(0))
+    replace = replace or {}
+    dtype = np.result_type(*p.values(), x, a0, c0, *replace.values())
     a = np.zeros((T + 1, n_a), dtype=dtype)
     c = np.zeros((T + 1, n_a), dtype=dtype)
     gates = {k: np.zeros((T, n_a), dtype=dtype) for k in ("f", "u", "o", "c_tilde")}
@@ -256,17 +258,15 @@ def _forward(p, x, a0, c0, t_node=None, node=None, value=None) -> Cache:
     y_hat = np.zeros((T, n_y), dtype=dtype)
     a[0], c[0] = a0, c0
     for t in range(1, T + 1):
-        here = node if t == t_node else None
-        q = p
-        if here in PARAM_NAMES:
-            q, here = {**p, here: value}, None
-        s = _cell(q, x[t - 1], a[t - 1], c[t - 1], here, value)
+        here = replace if t == t_node else {}
+        q = {**p, **{k: v for k, v in here.items() if k in PARAM_NAMES}}
+        s = _cell(q, x[t - 1], a[t - 1], c[t - 1], here)
         a[t], c[t] = s.a, s.c
         for k in gates:
             gates[k][t - 1] = getattr(s, k)
         z = q["W_ya"].T @ a[t] + q["b_y"]                          # eq. 11
-        z_y[t - 1] = value if here == "z_y" else z
-        y_hat[t - 1] = value if here == "y_hat" else softmax(z_y[t - 1])   # eq. 12
+        z_y[t - 1] = here.get("z_y", z)
+        y_hat[t - 1] = here.get("y_hat", softmax(z_y[t - 1]))          # eq. 12
     return Cache(a, c, gates["f"], gates["u"], gates["o"], gates["c_tilde"], z_y, y_hat)
 
 
@@ -292,24 +292,25 @@ def loss(params, x, y, a0=None, c0=None):
     return _loss_from(_forward(p, x, a0, c0), y)
 
 
-def step_loss(params, x, y, t: int, node: str, value, a0=None, c0=None):
+def step_loss(params, x, y, t: int, node, value=None, a0=None, c0=None):
     """``J`` with one quantity of step ``t`` replaced by ``value`` (complex-safe).
 
     ``node`` is one of :data:`STEP_NODES` (``"a_prev"`` and ``"c_prev"`` are a⁽ᵗ⁻¹⁾ and
     c⁽ᵗ⁻¹⁾ as step t reads them) or a parameter name (the copy step t uses, the others
-    untouched). Everything computed from it is recomputed, everything else is unchanged,
-    so the derivative of ``step_loss`` in ``value`` is ∂J/∂(that quantity at step t): for a
+    untouched); or a dict ``{name: value}`` replacing several at once (``value`` unused).
+    Everything computed from them is recomputed, everything else is unchanged, so the
+    derivative of ``step_loss`` in ``value`` is ∂J/∂(that quantity at step t): for a
     parameter, step t's contribution to its gradient.
     """
     p, x, y, a0, c0 = validated(params, x, y, a0, c0, allow_complex=True)
     if not 1 <= t <= x.shape[0]:
         raise ValueError(f"step t = {t} is out of range 1..{x.shape[0]}")
-    if node not in STEP_NODES and node not in PARAM_NAMES:
-        raise ValueError(f"unknown node {node!r}; known: {STEP_NODES + PARAM_NAMES}")
-    if node in ("z_y", "y_hat"):
-        cache = _forward(p, x, a0, c0, t, node, value)
-        return _loss_from(cache, y, from_probs=(node == "y_hat"))
-    return _loss_from(_forward(p, x, a0, c0, t, node, value), y)
+    replace = dict(node) if isinstance(node, dict) else {node: value}
+    for name in replace:
+        if name not in STEP_NODES and name not in PARAM_NAMES:
+            raise ValueError(f"unknown node {name!r}; known: {STEP_NODES + PARAM_NAMES}")
+    cache = _forward(p, x, a0, c0, t, replace)
+    return _loss_from(cache, y, from_probs="y_hat" in replace)
 
 
 def _stacked(estimates):

@@ -30,7 +30,8 @@ from . import lstm
 from .calculus import dsigmoid, dtanh, sigmoid
 
 __all__ = ["ORDER", "NAMES_000", "stack", "unstack", "pre_activations", "step_forward",
-           "step_backward", "loss", "loss_and_grads", "stacked_grads"]
+           "step_backward", "loss", "loss_and_grads", "stacked_grads", "loss_of_I",
+           "loss_of_W_at_step"]
 
 #: 001's names of the four blocks of z, in source 000's order (candidate, i, f, o).
 ORDER = ("c", "u", "f", "o")
@@ -95,6 +96,21 @@ def loss(W, b, W_ya, b_y, x, y, h0=None, c0=None):
     """The summed cross-entropy of the sequence, as a function of the stacked ``W``, ``b``
     (complex-safe; the model is :mod:`lstm_notes.lstm`'s)."""
     return lstm.loss(unstack(W, b, W_ya, b_y, np.shape(x)[1]), x, y, h0, c0)
+
+
+def loss_of_I(params, x, y, t: int, I, a0=None, c0=None):
+    """The loss with step t's input ``I = [x_t; h_{t-1}]`` replaced (as step t reads it)."""
+    n_x = np.shape(x)[1]
+    return lstm.step_loss(params, x, y, t, {"x": I[:n_x], "a_prev": I[n_x:]}, None, a0, c0)
+
+
+def loss_of_W_at_step(params, x, y, t: int, W, a0=None, c0=None):
+    """The loss with the stacked gate weights ``W`` used at step t only (the other steps
+    keep ``params``): its gradient in ``W`` is step t's term of ``δW``."""
+    b = stack(params)[1]
+    gates = unstack(W, b, params["W_ya"], params["b_y"], np.shape(x)[1])
+    replace = {k: v for k, v in gates.items() if k[:2] == "W_" and k != "W_ya"}
+    return lstm.step_loss(params, x, y, t, replace, None, a0, c0)
 
 
 def stacked_grads(grads):
