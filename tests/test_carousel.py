@@ -1,0 +1,78 @@
+"""The f = 1 carousel cell and the LSTM state Jacobian."""
+
+import numpy as np
+import pytest
+
+from lstm_notes import CheckFailed, check, complex_step_grad, jacobian, wrt
+from lstm_notes import carousel, lstm
+
+
+@pytest.fixture
+def example():
+    params = carousel.init_params(3, 5, 4, seed=1)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((7, 3)), rng.integers(0, 4, 7)
+    return params, x, y, 0.5 * rng.standard_normal(5), 0.5 * rng.standard_normal(5)
+
+
+def test_carousel_gradients_agree_with_the_complex_step(example):
+    params, x, y, a0, c0 = example
+    _, grads = carousel.loss_and_grads(params, x, y, a0, c0)
+    assert set(grads) == set(carousel.PARAM_NAMES) | {"a0", "c0"}
+    for name in carousel.PARAM_NAMES:
+        check(name, grads[name], complex_step_grad(wrt(lambda p: carousel.loss(p, x, y, a0, c0), params, name), params[name]))
+    check("a0", grads["a0"], complex_step_grad(lambda v: carousel.loss(params, x, y, v, c0), a0))
+    check("c0", grads["c0"], complex_step_grad(lambda v: carousel.loss(params, x, y, a0, v), c0))
+
+
+def test_carousel_is_the_lstm_with_its_forget_gate_held_open(example):
+    params, x, y, a0, c0 = example
+    assert carousel.loss(params, x, y, a0, c0) == lstm.loss(carousel.as_lstm_params(params), x, y, a0, c0)
+
+
+def test_batch_equals_the_sum_of_single_sequences(example):
+    params = example[0]
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((6, 4, 3)), rng.integers(0, 4, (6, 4))
+    loss, grads, _ = carousel.batch_loss_and_grads(params, x, y)
+    singles = [carousel.loss_and_grads(params, x[:, b], y[:, b]) for b in range(4)]
+    assert np.isclose(loss, sum(s[0] for s in singles), rtol=1e-12)
+    for name in carousel.PARAM_NAMES:
+        np.testing.assert_allclose(grads[name], sum(s[1][name] for s in singles), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("model", ["carousel", "lstm"])
+def test_state_jacobian_agrees_with_the_complex_step(example, model):
+    _, x, _, a0, c0 = example
+    module = {"carousel": carousel, "lstm": lstm}[model]
+    params = carousel.init_params(3, 5, 4, seed=2) if model == "carousel" else \
+        lstm.init_params(3, 5, 4, seed=2, forget_bias=1.0)
+    S = carousel.state_jacobian(params, module.cell_forward(params, x[0], a0, c0)[2])
+    numeric = jacobian(lambda s: carousel.state_map(module, params, x, s, 0, 1), np.concatenate([c0, a0]), "complex-step")
+    check("state", S, numeric)
+    wrong = S.copy()
+    wrong[:5, 5:] = wrong[:5, 5:].T                   # a transposed block must fail
+    with pytest.raises(CheckFailed):
+        check("state", wrong, numeric)
+
+
+def test_cell_path_of_the_carousel_is_the_identity(example):
+    params, x, _, a0, c0 = example
+    a, c, _ = carousel.trajectory(carousel, params, x, a0, c0)
+    J = jacobian(lambda ck: carousel.cell_path(carousel, params, x, a, ck, 1, 7), c[1], "complex-step")
+    np.testing.assert_array_equal(J.value, np.eye(5))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda p, x, y: ({**p, "W_fa": p["W_ua"]}, x, y), "unknown parameter"),
+    (lambda p, x, y: ({k: v for k, v in p.items() if k != "b_o"}, x, y), "missing parameter"),
+    (lambda p, x, y: ({**p, "W_ua": p["W_ua"].astype(np.float32)}, x, y), "W_ua has dtype float32"),
+    (lambda p, x, y: (p, x[:, :2], y), "x has shape"),
+    (lambda p, x, y: (p, x, y + 4), "out of range"),
+    (lambda p, x, y: (p, x, y[:-1]), "different lengths"),
+    (lambda p, x, y: (p, np.where(x > 1, np.nan, x), y), "non-finite"),
+])
+def test_bad_input_raises_a_value_error_naming_the_culprit(example, change, message):
+    params, x, y, _, _ = example
+    with pytest.raises(ValueError, match=message):
+        carousel.loss_and_grads(*change(params, x, y))

@@ -1,0 +1,96 @@
+"""The tanh RNN's gradients, the BPTT double sum and the vanishing-gradient tools."""
+
+import numpy as np
+import pytest
+
+from lstm_notes import CheckFailed, check, complex_step_grad, wrt
+from lstm_notes import experiments, rnn, vanishing as van
+
+
+@pytest.fixture
+def example():
+    params = rnn.init_params(3, 5, 4, seed=1)
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((7, 3)), rng.integers(0, 4, 7)
+    return params, x, y, 0.5 * rng.standard_normal(5)
+
+
+def test_rnn_loss_and_grads_agree_with_the_complex_step(example):
+    params, x, y, h0 = example
+    _, grads = rnn.loss_and_grads(params, x, y, h0=h0)
+    for name in rnn.PARAM_NAMES:
+        check(name, grads[name], complex_step_grad(wrt(lambda p: rnn.loss(p, x, y, h0=h0), params, name), params[name]))
+    check("h0", grads["h0"], complex_step_grad(lambda v: rnn.loss(params, x, y, h0=v), h0))
+
+
+def test_double_sum_recursion_and_model_give_the_same_dW(example):
+    params, x, y, h0 = example
+    double_sum = sum(van.bptt_terms(params, x, y, h0).values())
+    _, recursion = van.bptt_recursion(params, x, y, h0)
+    model = rnn.loss_and_grads(params, x, y, h0=h0)[1]["W"]
+    np.testing.assert_allclose(double_sum, model, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(recursion, model, rtol=1e-12, atol=1e-14)
+
+
+def test_dropping_the_k_less_than_t_terms_fails_the_check(example):
+    params, x, y, h0 = example
+    terms = van.bptt_terms(params, x, y, h0)
+    diagonal_only = sum(v for (t, k), v in terms.items() if t == k)
+    numeric = complex_step_grad(wrt(lambda p: rnn.loss(p, x, y, h0=h0), params, "W"), params["W"])
+    with pytest.raises(CheckFailed):
+        check("van-bptt-sum", diagonal_only, numeric)
+
+
+def test_source_003_expansions_differ_from_the_gradient(example):
+    params, x, y, h0 = example
+    x4, y4 = x[:4], y[:4]
+    cache = rnn.forward(params, x4, h0)
+    g, J = van.output_grads(params, cache, y4), van.step_jacobians(params["W"], cache.h)
+    imm = [van.immediate_dW(cache.h[s], cache.h[s + 1]) for s in range(4)]
+    truth = rnn.loss_and_grads(params, x4, y4, h0=h0)[1]["W"]
+    for reading in ("first", "second"):
+        assert np.abs(van.source_003_T3_expansion(g, J, imm, reading) - truth).max() > 1e-3
+    with pytest.raises(ValueError, match="unknown reading"):
+        van.source_003_T3_expansion(g, J, imm, "third")
+
+
+def test_holds_raises_when_the_inequality_is_broken(capsys):
+    assert van.holds("a <= b", [1.0, np.nan], [2.0, 0.0]) == 0.5
+    assert "holds in all 1 cases" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match="fails for 1 of 2"):
+        van.holds("a <= b", [1.0, 3.0], [2.0, 2.0])
+
+
+def test_jacobian_between_refuses_bad_indices():
+    with pytest.raises(ValueError, match="k <= t"):
+        van.jacobian_between(np.zeros((3, 2, 2)), 1, 2)
+
+
+def test_spectral_norm_scaling_and_the_pascanu_bound():
+    W = van.scaled_to_spectral_norm(5, 0.9, seed=3)
+    assert np.isclose(np.linalg.norm(W, 2), 0.9)
+    N = van.rnn_product_norms(W, np.random.default_rng(0).standard_normal((20, 5)))
+    lags = van.lags(20)
+    assert np.all(np.nan_to_num(N, nan=0.0) <= 0.9 ** lags * (1 + 1e-12))
+
+
+def test_non_normal_matrix_grows_before_it_decays():
+    norms = van.power_norms(van.bidiagonal([0.9, 0.88, 0.86, 0.84, 0.82], 2.0), 150)
+    assert norms.max() > 1e3 and norms[150] < 1.0
+
+
+def test_batched_rnn_equals_the_sum_of_single_sequences():
+    params = rnn.init_params(4, 6, 3, seed=0)
+    x, y = experiments.long_lag_batch(9, 4, np.random.default_rng(0))
+    loss, grads, _ = experiments.rnn_batch_loss_and_grads(params, x, y)
+    singles = [rnn.loss_and_grads(params, x[:, b], y[:, b]) for b in range(4)]
+    assert np.isclose(loss, sum(s[0] for s in singles), rtol=1e-12)
+    for name in rnn.PARAM_NAMES:
+        np.testing.assert_allclose(grads[name], sum(s[1][name] for s in singles), rtol=1e-10, atol=1e-12)
+
+
+def test_long_lag_batch_targets_the_first_symbol():
+    x, y = experiments.long_lag_batch(6, 5, np.random.default_rng(1))
+    assert x.shape == (6, 5, experiments.TASK_N_X) and y.shape == (6, 5)
+    assert np.all(y[:-1] == 0) and np.all(y[-1] == 1 + np.argmax(x[0, :, :2], axis=1))
+    assert np.all(x[-1, :, 3] == 1.0) and np.all(x[:-1, :, 3] == 0.0)
