@@ -1,0 +1,151 @@
+"""lstm_notes.attention_rnn: source 004's model, its gradients in two forms, its inputs."""
+
+import numpy as np
+import pytest
+
+from lstm_notes import CheckFailed, central_grad, check, complex_step_grad, jacobian, rnn, wrt
+from lstm_notes import attention_rnn as att
+
+N_X, N_H, N_Y, T = 3, 5, 4, 7
+
+
+@pytest.fixture
+def problem():
+    return att.example(T, N_X, N_H, N_Y, seed=3)
+
+
+@pytest.mark.parametrize("attend", [False, True], ids=["h1..ht", "h0..ht"])
+@pytest.mark.parametrize("name", ["W", "U", "b", "V", "c", "h0"])
+def test_gradients_agree_with_central_differences_and_the_complex_step(problem, name, attend):
+    params, x, y, h0 = problem
+    _, grads = att.loss_and_grads(params, x, y, h0, attend_to_h0=attend)
+    if name == "h0":
+        f, point = (lambda v: att.loss(params, x, y, v, attend)), h0
+    else:
+        f, point = wrt(lambda p: att.loss(p, x, y, h0, attend), params, name), params[name]
+    assert grads[name].shape == point.shape
+    check(name, grads[name], central_grad(f, point))
+    check(name, grads[name], complex_step_grad(f, point))
+
+
+@pytest.mark.parametrize("attend", [False, True])
+def test_path_sum_equals_the_recursion_to_rounding(problem, attend):
+    params, x, y, h0 = problem
+    _, rec = att.loss_and_grads(params, x, y, h0, attend_to_h0=attend)
+    paths = att.path_sum_grads(params, x, y, h0, attend_to_h0=attend)
+    assert set(paths) == set(rec) == set(params) | {"h0"}
+    for k in rec:
+        check(k, paths[k], rec[k])
+
+
+@pytest.mark.parametrize("variant", [dict(order="ascending"), dict(sign="y-yhat"),
+                                     dict(dZ_dh="value"), dict(dZ_dh="score")])
+def test_source_004_variants_of_the_path_sum_fail_the_check(problem, variant):
+    params, x, y, h0 = problem
+    wrong = att.path_sum_grads(params, x, y, h0, **variant)["W"]
+    with pytest.raises(CheckFailed):
+        check("W", wrong, central_grad(wrt(lambda p: att.loss(p, x, y, h0), params, "W"),
+                                       params["W"]))
+
+
+@pytest.mark.parametrize("attend", [False, True])
+def test_attention_jacobian_matches_numerical_jacobian_for_every_state(problem, attend):
+    params, x, y, h0 = problem
+    cache = att.forward(params, x, h0, attend)
+    for t in (1, 4, T):
+        J = np.stack([att.attention_jacobian(cache, t, m) for m in range(T + 1)], axis=1)
+        num = jacobian(lambda s: att.attention(s, attend)[2][t - 1], cache.h, "complex-step")
+        check("dZ/dh", J, num)
+
+
+def test_value_path_alone_is_not_the_attention_jacobian(problem):
+    params, x, y, h0 = problem
+    cache = att.forward(params, x, h0)
+    t, m = 5, 2
+    num = jacobian(lambda v: att.attention(np.vstack([cache.h[:m], v, cache.h[m + 1:]]))[2][t - 1],
+                   cache.h[m], "complex-step")
+    with pytest.raises(CheckFailed):
+        check("value only", cache.alpha[t - 1, m - 1] * np.eye(N_H), num)
+
+
+def test_attention_backward_is_the_gradient_in_the_states_held_independent(problem):
+    params, x, y, h0 = problem
+    cache = att.forward(params, x, h0)
+    e = att.attention_backward(params, cache, y)[2]
+    check("e", e, complex_step_grad(lambda s: att.loss_of_states(params, s, y), cache.h))
+    assert np.all(e[0] == 0.0)          # h0 is not attended to
+
+
+def test_the_model_reuses_the_plain_rnn(problem):
+    params, x, y, h0 = problem
+    assert att.init_params is rnn.init_params and att.PARAM_NAMES == rnn.PARAM_NAMES
+    check("states", att.states(params, x, h0), rnn.forward(params, x, h0).h)
+
+
+def test_weights_are_a_distribution_and_the_first_step_copies_its_state(problem):
+    params, x, y, h0 = problem
+    cache = att.forward(params, x, h0)
+    assert np.allclose(cache.alpha.sum(axis=1), 1.0)
+    assert np.all(cache.alpha[~cache.mask] == 0.0)
+    assert cache.alpha[0, 0] == 1.0 and np.array_equal(cache.Z[0], cache.h[1])
+    with_h0 = att.forward(params, x, h0, attend_to_h0=True)
+    assert with_h0.alpha[0, 1] < 1.0 and np.allclose(with_h0.alpha.sum(axis=1), 1.0)
+
+
+def test_step_losses_are_causal_and_sum_to_the_loss(problem):
+    params, x, y, h0 = problem
+    losses = att.step_losses(params, x, y, h0)
+    assert losses.shape == (T,) and np.isclose(losses.sum(), att.loss(params, x, y, h0))
+    x2 = x.copy()
+    x2[4:] += 1.0
+    assert np.array_equal(att.step_losses(params, x2, y, h0)[:4], losses[:4])
+
+
+def test_loss_is_complex_safe(problem):
+    params, x, y, h0 = problem
+    z = {**params, "W": params["W"] + 1e-20j}
+    value = att.loss(z, x, y, h0)
+    assert np.iscomplexobj(value) and np.imag(value) != 0.0
+
+
+def test_path_terms_reproduce_a_full_expansion_and_refuse_non_step_factors(problem):
+    params, x, y, h0 = problem
+    t = 3
+    terms = [(m, [(j + 1, j) for j in range(m - 1, k - 1, -1)], k)
+             for m in range(1, t + 1) for k in range(1, m + 1)]
+    check("dL3/dW", att.path_terms(params, x, y, t, terms, h0),
+          att.path_sum_grads(params, x, y, h0, steps=[t])["W"])
+    with pytest.raises(ValueError, match="one-step"):
+        att.path_terms(params, x, y, t, [(3, [(3, 1)], 1)], h0)
+
+
+@pytest.mark.parametrize("change, culprit", [
+    (lambda p, x, y, h0: dict(params={**p, "W": p["W"].astype(np.float32)}), "W"),
+    (lambda p, x, y, h0: dict(params={**p, "V": p["V"][:, :3]}), "V"),
+    (lambda p, x, y, h0: dict(params={**p, "Q": p["W"]}), "Q"),
+    (lambda p, x, y, h0: dict(params={k: v for k, v in p.items() if k != "c"}), "c"),
+    (lambda p, x, y, h0: dict(x=np.where(np.arange(T)[:, None] == 2, np.nan, x)), "x"),
+    (lambda p, x, y, h0: dict(x=x[:, :2]), "x"),
+    (lambda p, x, y, h0: dict(y=np.append(y[:-1], N_Y)), "y"),
+    (lambda p, x, y, h0: dict(y=y[:-1]), "lengths"),
+    (lambda p, x, y, h0: dict(h0=h0[:3]), "h0"),
+])
+def test_bad_input_raises_valueerror_naming_the_culprit(problem, change, culprit):
+    args = {**dict(zip(("params", "x", "y", "h0"), problem)), **change(*problem)}
+    for f in (att.loss_and_grads, att.loss, att.path_sum_grads):
+        with pytest.raises(ValueError, match=culprit):
+            f(args["params"], args["x"], args["y"], args["h0"])
+
+
+def test_attend_to_h0_must_be_a_boolean(problem):
+    params, x, y, h0 = problem
+    with pytest.raises(ValueError, match="attend_to_h0"):
+        att.loss_and_grads(params, x, y, h0, attend_to_h0="yes")
+
+
+@pytest.mark.parametrize("single_thread", [False, True])
+def test_time_backward_returns_seconds_per_form_and_length(single_thread):
+    out = att.time_backward([4, 8], repeats=1, seed=0, single_thread=single_thread)
+    assert set(out) == set(att.FORMS)
+    for seconds in out.values():
+        assert seconds.shape == (2,) and np.all(seconds > 0)
