@@ -21,7 +21,7 @@ from . import carousel, lstm, rnn
 from .calculus import softmax
 from .vanishing import backprop_norms
 
-__all__ = ["lstm_lag_norms", "long_lag_batch", "rnn_batch_loss_and_grads", "param_count",
+__all__ = ["lstm_lag_norms", "lag_rows", "lag_table", "long_lag_batch", "rnn_batch_loss_and_grads", "param_count",
            "train", "TASK_N_X", "TASK_N_Y"]
 
 TASK_N_X, TASK_N_Y = 4, 3
@@ -53,6 +53,23 @@ def lstm_lag_norms(forget_bias: float | None, T: int = 100, n_a: int = 16, n_x: 
     kept = np.cumprod(np.array(forgets[::-1]), axis=0)          # prod of the last l f's
     cell_path = np.linalg.norm(np.vstack([np.ones(n_a), kept]) * g[:n_a], axis=1)
     return backprop_norms(jacobians, g), cell_path
+
+
+def lag_rows(rnn_norms: dict, lstm_norms: dict) -> dict[str, np.ndarray]:
+    """Name every curve of the lag experiment: ``rnn_norms`` maps a spectral norm to its
+    curve, ``lstm_norms`` a forget bias (None: the carousel) to (full, cell path)."""
+    rows = {f"tanh RNN, sigma_max {s:g}": v for s, v in rnn_norms.items()}
+    for b, (full, cell) in lstm_norms.items():
+        name = "carousel, f = 1" if b is None else f"LSTM, forget bias {b:+g}"
+        rows[name], rows[name + ", cell path"] = full, cell
+    return rows
+
+
+def lag_table(rows: dict, at=(10, 50, 100)) -> str:
+    """The curves' values at a few lags, as a fixed-width table."""
+    lines = [f"{'':31s}" + "".join(f"{'lag ' + str(l):>10s}" for l in at)]
+    lines += [f"{name:31s}" + "".join(f"{v[l]:10.1e}" for l in at) for name, v in rows.items()]
+    return "\n".join(lines)
 
 
 def long_lag_batch(T: int, B: int, rng) -> tuple[np.ndarray, np.ndarray]:
