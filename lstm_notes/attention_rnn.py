@@ -189,13 +189,13 @@ def recurrence_backward(params, x, cache: Cache, e):
 
     Returns ``(grads, delta)``: grads of ``W, U, b, h0`` and delta (T+1, n_h), the whole
     gradient of L in each state (``delta[0]`` = dL/dh0)."""
-    W, h = params["W"], cache.h
-    T = x.shape[0]
+    WT, h = params["W"].T, cache.h
+    T, dtanh = x.shape[0], 1.0 - cache.h ** 2
     delta, dz = np.zeros(h.shape), np.zeros(h.shape)     # dz[t]: step t's pre-activation
     delta[T] = e[T]
     for t in range(T, 0, -1):
-        dz[t] = (1.0 - h[t] ** 2) * delta[t]
-        delta[t - 1] = e[t - 1] + W.T @ dz[t]
+        dz[t] = dtanh[t] * delta[t]
+        delta[t - 1] = e[t - 1] + WT @ dz[t]
     grads = {"W": dz[1:].T @ h[:-1],                      # sum_t dz_t h_{t-1}^T
              "U": dz[1:].T @ x,                           # sum_t dz_t x_t^T
              "b": dz[1:].sum(axis=0), "h0": delta[0]}
@@ -259,8 +259,8 @@ def _dZ_dh(cache: Cache, t: int, m: int, dZ_dh: str) -> np.ndarray:
 
 
 def path_sum_grads(params, x, y, h0=None, attend_to_h0: bool = False, *, steps=None,
-                   dZ_dh: str = "full", sign: str = "yhat-y", order: str = "descending"
-                   ) -> dict[str, np.ndarray]:
+                   dZ_dh: str = "full", sign: str = "yhat-y", order: str = "descending",
+                   reuse: bool = True) -> dict[str, np.ndarray]:
     """The gradients as the sum over paths of source 004's eq. 12, 14 and 16, corrected::
 
         dL/dtheta = sum_t sum_{m<=t} sum_{k<=m} r_t J_{t,m} P_{m,k} dh_k/dtheta
@@ -268,8 +268,8 @@ def path_sum_grads(params, x, y, h0=None, attend_to_h0: bool = False, *, steps=N
 
     and ``dL/dh0 = sum_t sum_m r_t J_{t,m} P_{m,0}``. Every path term is formed and added
     on its own; the product P is extended by one factor as k decreases, so the cost is
-    O(T^3) products of n_h x n_h matrices (recomputing each product from scratch, as the
-    formula is written, would be O(T^4)).
+    O(T^3) products of n_h x n_h matrices. With ``reuse=False`` each product is formed
+    from scratch, as the formula is written: O(T^4).
 
     The keyword options reproduce source 004's variants for its errata page:
     ``steps`` (the t summed over, default all), ``dZ_dh`` ("full"; "value" for
@@ -294,13 +294,29 @@ def path_sum_grads(params, x, y, h0=None, attend_to_h0: bool = False, *, steps=N
             s = r @ _dZ_dh(cache, t, m, dZ_dh)            # dL_t/dh_m along the edge h_m -> Z_t
             P = np.eye(n)                                 # dh_m/dh_k, k = m: empty product
             for k in range(m, 0, -1):
+                if not reuse:
+                    P = _chain(step_jac, m, k, order)
                 dz = (s @ P) * (1.0 - h[k] ** 2)          # times dh_k/d(theta), h_{k-1} fixed
                 grads["W"] += np.outer(dz, h[k - 1])
                 grads["U"] += np.outer(dz, x[k - 1])
                 grads["b"] += dz
-                P = P @ step_jac[k] if order == "descending" else step_jac[k] @ P
-            grads["h0"] += s @ P
+                P = _times(P, step_jac[k], order)         # one factor more: dh_m/dh_{k-1}
+            grads["h0"] += s @ (P if reuse else _chain(step_jac, m, 0, order))
     return grads
+
+
+def _times(P, factor, order):
+    """Extend a chain by the factor of one step further back."""
+    return P @ factor if order == "descending" else factor @ P
+
+
+def _chain(step_jac, m: int, k: int, order: str):
+    """``dh_m/dh_{m-1} ... dh_{k+1}/dh_k`` formed from scratch (``order`` as in
+    :func:`path_sum_grads`); the identity when k = m."""
+    P = np.eye(step_jac[1].shape[0])
+    for j in range(m, k, -1):
+        P = _times(P, step_jac[j], order)
+    return P
 
 
 def path_terms(params, x, y, t: int, paths, h0=None, attend_to_h0: bool = False
@@ -329,6 +345,7 @@ def path_terms(params, x, y, t: int, paths, h0=None, attend_to_h0: bool = False
 FORMS = {
     "reverse-mode recursion": lambda p, x, y: loss_and_grads(p, x, y)[1],
     "sum over paths": path_sum_grads,
+    "sum over paths, products recomputed": lambda p, x, y: path_sum_grads(p, x, y, reuse=False),
 }
 
 

@@ -149,3 +149,12 @@ def test_time_backward_returns_seconds_per_form_and_length(single_thread):
     assert set(out) == set(att.FORMS)
     for seconds in out.values():
         assert seconds.shape == (2,) and np.all(seconds > 0)
+
+
+@pytest.mark.parametrize("order", ["descending", "ascending"])
+def test_recomputing_every_product_gives_the_same_path_sum(problem, order):
+    params, x, y, h0 = problem
+    fast = att.path_sum_grads(params, x, y, h0, order=order)
+    slow = att.path_sum_grads(params, x, y, h0, order=order, reuse=False)
+    for k in fast:
+        check(k, slow[k], fast[k])
