@@ -173,9 +173,12 @@ copybutton_exclude = ".linenos, .gp, .go"
 def _page_context(app, pagename, templatename, context, doctree):
     """Per page: the social description (Open Graph and Twitter card tags, no new
     dependency) and the footer's link to the cite page, relative to this page."""
-    from html import escape
+    import re
+    from html import escape, unescape
 
-    title = context.get("title") or project
+    # The title as plain text: no tags, and inline math as its TeX without delimiters.
+    title = re.sub(r"<[^>]+>", "", context.get("title") or project)
+    title = unescape(title).replace("\\(", "").replace("\\)", "")
     url = html_baseurl.rstrip("/") + "/" + pagename + ".html"
     tags = {
         "description": DESCRIPTION,
@@ -197,7 +200,50 @@ def _page_context(app, pagename, templatename, context, doctree):
             "{cite}", app.builder.get_relative_uri(pagename, "cite"))
 
 
+def _math_titles(app) -> dict:
+    """Plain text -> title nodes, for every page or section title that contains math."""
+    from docutils import nodes
+    from sphinx.util.nodes import clean_astext
+
+    cached = getattr(app, "_lstm_notes_math_titles", None)
+    if cached is not None:
+        return cached
+    env = app.env
+    found = {clean_astext(title): title for title in env.titles.values()
+             if next(title.findall(nodes.math), None) is not None}
+    trees = {}
+    for docname, labelid, sectname in env.get_domain("std").labels.values():
+        if "\\" not in sectname or sectname in found or docname not in env.all_docs:
+            continue
+        if docname not in trees:
+            trees[docname] = env.get_doctree(docname)
+        for node in trees[docname].findall(nodes.section):
+            if labelid in node["ids"] and isinstance(node[0], nodes.title):
+                found[sectname] = node[0]
+                break
+    app._lstm_notes_math_titles = found
+    return found
+
+
+def _typeset_titles_in_links(app, doctree, docname):
+    """A {doc} or {ref} link without its own text shows the target's title, but Sphinx
+    gives it as plain text, so a title with math would show its raw TeX. Put the title's
+    nodes (math included, for MathJax to typeset) in the link instead."""
+    from docutils import nodes
+
+    for inline in list(doctree.findall(nodes.inline)):
+        if (isinstance(inline.parent, nodes.reference) and "\\" in inline.astext()
+                and {"doc", "std-ref"} & set(inline["classes"])):
+            title = _math_titles(app).get(inline.astext())
+            if title is not None:
+                inline[:] = [child.deepcopy() for child in title.children]
+
+
 def setup(app):
+    # MathJax on every page, not only on pages with equations: page titles with math
+    # appear in the navigation of every page (and in genindex and search).
+    app.set_html_assets_policy("always")
     app.add_config_value("build_date", build_date, "html")
     app.connect("build-finished", _copy_mathjax)
     app.connect("html-page-context", _page_context)
+    app.connect("doctree-resolved", _typeset_titles_in_links)

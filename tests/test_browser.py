@@ -125,6 +125,8 @@ const done = arguments[arguments.length - 1];
                         'NOSCRIPT']);
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
     acceptNode(node) {
+      // Only what a reader sees (not, e.g., the theme's print-only page header).
+      if (!node.parentElement.checkVisibility()) return NodeFilter.FILTER_REJECT;
       for (let e = node.parentElement; e; e = e.parentElement)
         if (skip.has(e.tagName) || e.classList.contains('highlight'))
           return NodeFilter.FILTER_REJECT;
@@ -151,22 +153,28 @@ const done = arguments[arguments.length - 1];
 
 
 def _network_failures(driver) -> list[str]:
-    """Failed requests and error statuses, from Chromium's performance log."""
-    failed = []
+    """Failed requests, error statuses and requests to other hosts made by the served
+    pages, from Chromium's performance log. Requests of the browser's own pages (its new
+    tab page, on the first navigation) are not the site's and are left out."""
+    failed, sent = [], {}
     for entry in driver.get_log("performance"):
         msg = json.loads(entry["message"])["message"]
         params = msg.get("params", {})
-        if msg["method"] == "Network.loadingFailed" and not params.get("canceled"):
-            failed.append(f"{params.get('errorText')} (request {params.get('requestId')})")
+        if msg["method"] == "Network.requestWillBeSent":
+            url = params["request"]["url"]
+            if urlsplit(params.get("documentURL", "")).hostname != "127.0.0.1":
+                continue
+            sent[params["requestId"]] = url
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname != "127.0.0.1":
+                failed.append(f"request to another host: {url}")
+        elif msg["method"] == "Network.loadingFailed" and not params.get("canceled"):
+            if params.get("requestId") in sent:
+                failed.append(f"{params.get('errorText')}: {sent[params['requestId']]}")
         elif msg["method"] == "Network.responseReceived":
             resp = params["response"]
-            if resp.get("status", 200) >= 400:
+            if params.get("requestId") in sent and resp.get("status", 200) >= 400:
                 failed.append(f"HTTP {resp['status']} {resp['url']}")
-        elif msg["method"] == "Network.requestWillBeSent":
-            url = params["request"]["url"]
-            host = urlsplit(url).hostname
-            if urlsplit(url).scheme in ("http", "https", "ws", "wss") and host != "127.0.0.1":
-                failed.append(f"request to another host: {url}")
     return failed
 
 

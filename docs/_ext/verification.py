@@ -255,7 +255,9 @@ def report_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
     out: list[nodes.Node] = []
     for docname, recs in by_page.items():
         title = app.env.titles.get(docname)
-        heading = nodes.rubric(text=title.astext() if title is not None else docname)
+        # The page's title as nodes, so that math in it is typeset, not shown as TeX.
+        heading = (nodes.rubric("", "", *[c.deepcopy() for c in title.children])
+                   if title is not None else nodes.rubric(text=docname))
         rows = [[_link(app, fromdoc, r), METHOD_NAMES[r["method"]], r["entries"],
                  f"{r['max_abs']:.1e}", f"{r['max_rel']:.1e}",
                  f"{r['atol']:.0e} + {r['rtol']:.0e}·|n|",
@@ -343,6 +345,17 @@ def _bib(text: str) -> str:
     return re.sub(r"\b([A-Z]{2,}s?)\b", r"{\1}", text)
 
 
+def _title_tex(env, docname: str) -> str:
+    """A page's title for BibTeX: text escaped, math kept as $TeX$."""
+    parts = []
+    for child in env.titles[docname].children:
+        if isinstance(child, nodes.math):
+            parts.append(f"${child.astext()}$")
+        else:
+            parts.append(_bib(child.astext()))
+    return "".join(parts)
+
+
 def citation_nodes(app, fromdoc: str, node) -> list[nodes.Node]:
     cfg, env = app.config, app.env
     base = (cfg.html_baseurl or "").rstrip("/") + "/"
@@ -362,7 +375,7 @@ def citation_nodes(app, fromdoc: str, node) -> list[nodes.Node]:
             logger.warning(f"cite-bibtex: no equation labelled {label!r}", location=node)
             return []
         doc, eqno = where
-        page = _bib(env.titles[doc].astext())
+        page = _title_tex(env, doc)
         url = f"{base}{doc}.html#{nodes.make_id('equation-' + label)}"
         key += "-" + label
         title = f"Equation ({eqno}), ``{page}'', in \\emph{{{book}}}"
@@ -374,7 +387,7 @@ def citation_nodes(app, fromdoc: str, node) -> list[nodes.Node]:
             return []
         url = f"{base}{doc}.html"
         key += "-" + doc.replace("/", "-")
-        title = f"``{_bib(env.titles[doc].astext())}'', in \\emph{{{book}}}"
+        title = f"``{_title_tex(env, doc)}'', in \\emph{{{book}}}"
     else:
         url, title = base, book
     fields = {
