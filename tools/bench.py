@@ -73,6 +73,27 @@ def worst_per_method(folder: Path) -> dict[str, dict]:
     return worst
 
 
+def execution_times(doctrees: Path) -> dict:
+    """Seconds each page's cells took to run in the build (myst-nb's own record)."""
+    import pickle
+
+    sys.path[:0] = [str(ROOT / "docs" / "_ext")]
+    try:
+        from myst_nb.sphinx_ import NbMetadataCollector
+
+        with open(doctrees / "environment.pickle", "rb") as f:
+            env = pickle.load(f)
+        times = {}
+        for doc in sorted(env.found_docs):
+            data = NbMetadataCollector.get_exec_data(env, doc)
+            if data and "runtime" in data:
+                times[doc] = float(data["runtime"])
+        return times
+    except Exception as err:  # noqa: BLE001  (a breakdown is a bonus, never a failure)
+        print(f"bench: no execution breakdown ({type(err).__name__}: {err})", file=sys.stderr)
+        return {}
+
+
 def attention_cost() -> dict | str:
     """{form: {"T": [...], "seconds": [...], "exponent": p}} or why it was skipped."""
     try:
@@ -121,6 +142,7 @@ def run(out_dir: Path, keep: bool) -> dict:
                               strict=False)
         result["unexecuted"] = {"seconds": plain, "status": done3.returncode}
         result["ratio"] = cold / plain if plain > 0 else float("nan")
+        result["pages"] = execution_times(project / "_build" / "doctrees")
         records = project / "_build" / "doctrees" / "checks"
         worst = worst_per_method(records)
         all_records = load_records(records) if records.exists() else []
@@ -168,6 +190,13 @@ def table(r: dict) -> str:
         f"| verification cost: cold / unexecuted | {r['ratio']:.2f}x | <= {t['ratio']:.0f}x | "
         f"{verdict(r['ratio'], t['ratio'])} |",
     ]
+    pages = r.get("pages") or {}
+    if pages:
+        slow = sorted(pages.items(), key=lambda kv: -kv[1])[:4]
+        lines += ["", f"Where the verified build's time goes: {len(pages)} pages executed, "
+                  f"{sum(pages.values()):.1f} s in their cells and kernels in all (a kernel "
+                  f"starts for each page; the fastest page took {min(pages.values()):.2f} s); "
+                  "slowest: " + ", ".join(f"{d} {t:.1f} s" for d, t in slow) + "."]
     c = r["checks"]
     lines += ["", f"Checks recorded by the cold build: {c['equations']} labelled equations, "
               f"{c['comparisons']} comparisons, {c['failed']} failed.", "",

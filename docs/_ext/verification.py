@@ -93,6 +93,14 @@ def on_env_purge_doc(app, env, docname):
     getattr(env, REPORT_PAGES_KEY, set()).discard(docname)
 
 
+def on_env_merge_info(app, env, docnames, other):
+    # A parallel build (sphinx-build -j) reads pages in subprocesses: keep their report
+    # and cite pages, so that the next build re-reads them too.
+    pages = getattr(env, REPORT_PAGES_KEY, set())
+    pages |= getattr(other, REPORT_PAGES_KEY, set())
+    setattr(env, REPORT_PAGES_KEY, pages)
+
+
 def equation_of(env, label: str) -> tuple[str, str] | None:
     """(docname, printed number) of a labelled equation, or None."""
     found = env.get_domain("math").equations.get(label)
@@ -444,6 +452,7 @@ def setup(app):
     app.connect("env-before-read-docs", on_env_before_read_docs)
     app.connect("env-get-outdated", on_env_get_outdated)
     app.connect("env-purge-doc", on_env_purge_doc)
+    app.connect("env-merge-info", on_env_merge_info)
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("build-finished", on_build_finished)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True,
