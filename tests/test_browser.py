@@ -322,3 +322,19 @@ def test_the_inspection_sees_broken_math_images_and_requests(site, browser, tmp_
     for fault in ("mjx-merror", "raw TeX", "missing-figure.png", "HTTP 404",
                   "another host: http://192.0.2.1/remote.js", "an error on purpose"):
         assert fault in found, f"not detected: {fault}\n{found}"
+
+
+def test_search_finds_pages(site, server, browser):  # noqa: F811
+    browser.get(server + "search.html?q=carousel")
+    found = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const start = Date.now();
+        (function poll() {
+          const items = document.querySelectorAll('#search-results li');
+          const status = document.querySelector('#search-results .search-summary, #search-results p');
+          if (items.length || Date.now() - start > 15000 ||
+              (status && /did not match|found/.test(status.textContent)))
+            done(Array.from(items).map(li => li.querySelector('a').getAttribute('href')));
+          else setTimeout(poll, 100);
+        })();""")
+    assert found, "searching the book for 'carousel' found no page"

@@ -268,6 +268,19 @@ def test_pages_have_favicon_description_and_source_download(site):
     assert not problems, "\n".join(problems[:20])
 
 
+def test_pages_have_repository_and_source_buttons(site):
+    missing = []
+    for path in html_pages(site):
+        name = path.relative_to(site).as_posix()
+        if name in ("genindex.html", "search.html"):
+            continue
+        page, _ = parse(path)
+        source = [u for u in page.links if "/blob/main/docs/" in u]
+        if not source or not any(u.endswith(".md?plain=1") for u in source):
+            missing.append(name)
+    assert not missing, f"no repository source button: {missing[:10]}"
+
+
 def test_no_launch_buttons(site):
     text = (site / "index.html").read_text(encoding="utf-8").lower()
     for service in ("mybinder", "colab.research", "jupyterhub", "thebe"):
