@@ -184,7 +184,8 @@ def summary_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
     rows = []
     for method, rec in sorted(_worst_by_method(records).items()):
         # The tolerance this check used: a page may set its own (and says why there).
-        rtol, atol = rec.get("rtol", TOLERANCES[method][0]), rec.get("atol", TOLERANCES[method][1])
+        rtol, atol = (rec.get("rtol", TOLERANCES[method][0]),
+                      rec.get("atol", TOLERANCES[method][1]))
         own = "" if (rtol, atol) == TOLERANCES[method] else " (set on its page)"
         rows.append([METHOD_NAMES[method], f"{rec['max_rel']:.1e}", f"{rec['max_abs']:.1e}",
                      f"rtol {rtol:.0e}, atol {atol:.0e}{own}", _link(app, fromdoc, rec)])
@@ -207,20 +208,17 @@ def all_equations(env) -> list[tuple[str, str, str]]:
 
 def _doc_order(env) -> dict[str, int]:
     """Docnames in reading order (the toctree's), then any others alphabetically."""
-    try:
-        from sphinx.environment.adapters.toctree import global_toctree_for_doc  # noqa: F401
-        seq = [env.config.root_doc]
-        seen = set(seq)
+    seq = [env.config.root_doc]
+    seen = set(seq)
 
-        def walk(doc):
-            for child in env.toctree_includes.get(doc, []):
-                if child not in seen:
-                    seen.add(child)
-                    seq.append(child)
-                    walk(child)
-        walk(env.config.root_doc)
-    except Exception:  # pragma: no cover
-        seq = []
+    def walk(doc):
+        for child in env.toctree_includes.get(doc, []):
+            if child not in seen:
+                seen.add(child)
+                seq.append(child)
+                walk(child)
+
+    walk(env.config.root_doc)
     rest = sorted(set(env.found_docs) - set(seq))
     return {name: i for i, name in enumerate(seq + rest)}
 
