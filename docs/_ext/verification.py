@@ -43,7 +43,8 @@ class report_placeholder(nodes.General, nodes.Element):
 
 
 class ReportDirective(SphinxDirective):
-    """``{verification-report}``: every check of the book, or ``:kind: summary``."""
+    """``{verification-report}``: every check of the book; ``:kind: summary`` for the
+    front page, ``:kind: errata`` for the table of the sources' formulas as written."""
 
     option_spec = {"kind": lambda arg: arg.strip()}
 
@@ -305,6 +306,9 @@ def on_doctree_resolved(app, doctree, docname):
     for node in placeholders:
         if node["kind"] == "summary":
             node.replace_self(summary_nodes(app, docname, records))
+        elif node["kind"] == "errata":
+            node.replace_self(_errata_table(app, docname, records) or
+                              [nodes.paragraph(text="No erratum has been recorded.")])
         else:
             node.replace_self(report_nodes(app, docname, records) or
                               [nodes.paragraph(text="No check has been recorded.")])
