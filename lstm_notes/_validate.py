@@ -9,17 +9,18 @@ import numpy as np
 ALLOWED_DTYPES = (np.float64, np.complex128)
 
 
-def array(value, name: str, shape: tuple, allow_complex: bool = False) -> np.ndarray:
-    """``value`` as an array of exactly ``shape``, float64 (or complex128 if allowed), finite."""
+def finite_float64(value, name: str, allow_complex: bool = False) -> np.ndarray:
+    """``value`` as a float64 (or, if allowed, complex128) array with finite entries only.
+
+    The one place where the package refuses float32, integers, NaN and infinities; the
+    message starts with ``name``."""
     arr = np.asarray(value)
     ok = (np.float64, np.complex128) if allow_complex else (np.float64,)
     if arr.dtype.type not in ok:
         raise ValueError(
-            f"{name} has dtype {arr.dtype}; the models work in float64 "
-            f"(convert with np.asarray({name}, dtype=np.float64))"
+            f"{name} has dtype {arr.dtype}; float64 is required "
+            f"(convert with np.asarray(..., dtype=np.float64))"
         )
-    if arr.shape != tuple(shape):
-        raise ValueError(f"{name} has shape {arr.shape}, expected {tuple(shape)}")
     bad = ~np.isfinite(arr)
     if bad.any():
         where = [int(i) for i in np.argwhere(bad)[0]]
@@ -27,6 +28,14 @@ def array(value, name: str, shape: tuple, allow_complex: bool = False) -> np.nda
             f"{name} has {int(bad.sum())} non-finite entr{'y' if bad.sum() == 1 else 'ies'} "
             f"(first at index {where})"
         )
+    return arr
+
+
+def array(value, name: str, shape: tuple, allow_complex: bool = False) -> np.ndarray:
+    """``value`` as an array of exactly ``shape``, float64 (or complex128 if allowed), finite."""
+    arr = finite_float64(value, name, allow_complex)
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {arr.shape}, expected {tuple(shape)}")
     return arr
 
 

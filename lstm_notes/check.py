@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import NamedTuple
 import numpy as np
 
+from ._validate import finite_float64
 from .numdiff import METHOD_NAMES, Estimate
 
 __all__ = [
@@ -119,19 +120,7 @@ class CheckResult:
 def _array(value, label: str, side: str) -> np.ndarray:
     if isinstance(value, (float, int)) and not isinstance(value, bool):
         value = np.float64(value)
-    arr = np.asarray(value)
-    if arr.dtype != np.float64:
-        raise ValueError(
-            f"check {label!r}: the {side} value has dtype {arr.dtype}; checks compare float64"
-        )
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"check {label!r}: the {side} value has {int(bad.sum())} non-finite "
-            f"entr{'y' if bad.sum() == 1 else 'ies'} (first at {list(where)})"
-        )
-    return arr
+    return finite_float64(value, f"check {label!r}: the {side} value")
 
 
 def compare(label: str, analytic, numeric, rtol: float | None = None,

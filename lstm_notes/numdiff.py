@@ -36,6 +36,8 @@ from typing import Callable
 
 import numpy as np
 
+from ._validate import finite_float64
+
 __all__ = [
     "CENTRAL_STEP",
     "COMPLEX_STEP",
@@ -90,21 +92,9 @@ class Estimate:
 
 
 def as_float64(x, name: str = "x") -> np.ndarray:
-    """Return ``x`` as a float64 array, refusing float32, integers and non-finite entries."""
-    arr = np.asarray(x)
-    if arr.dtype != np.float64:
-        raise ValueError(
-            f"{name} has dtype {arr.dtype}; derivatives are taken in float64 "
-            f"(convert with np.asarray({name}, dtype=np.float64))"
-        )
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(
-            f"{name} has {int(bad.sum())} non-finite entr{'y' if bad.sum() == 1 else 'ies'} "
-            f"(first at index {where}: {arr[where]!r})"
-        )
-    return arr
+    """Return ``x`` as a float64 array, refusing float32, integers and non-finite entries:
+    derivatives are taken in float64."""
+    return finite_float64(x, name)
 
 
 def wrt(f: Callable[[dict], float], params: dict, name: str) -> Callable[[np.ndarray], float]:

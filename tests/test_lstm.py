@@ -11,12 +11,7 @@ N_X, N_A, N_Y, T = 3, 5, 4, 7
 
 @pytest.fixture
 def problem():
-    rng = np.random.default_rng(7)
-    params = lstm.init_params(N_X, N_A, N_Y, seed=3, forget_bias=0.5)
-    x = rng.standard_normal((T, N_X))
-    y = rng.integers(0, N_Y, T)
-    a0, c0 = 0.3 * rng.standard_normal(N_A), 0.3 * rng.standard_normal(N_A)
-    return params, x, y, a0, c0
+    return lstm.example(N_X, N_A, N_Y, T, seed=3)
 
 
 def loss_of_all(y):

@@ -22,11 +22,7 @@ def torch_mapping():
 
 @pytest.fixture
 def problem():
-    rng = np.random.default_rng(11)
-    params = lstm.init_params(N_X, N_A, N_Y, seed=2, forget_bias=0.7)
-    x = rng.standard_normal((T, N_X))
-    y = rng.integers(0, N_Y, T)
-    return params, x, y, 0.4 * rng.standard_normal(N_A), 0.4 * rng.standard_normal(N_A)
+    return lstm.example(N_X, N_A, N_Y, T, seed=11)
 
 
 def relative_error(a, b):
