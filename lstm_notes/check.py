@@ -238,13 +238,22 @@ def erratum(label: str, *, as_written, corrected, numeric, rtol: float | None = 
     return ErratumResult(wrong, fixed)
 
 
+# How many results each (label, method, kind) has recorded in this process: a label may
+# be checked several times with one method (say, W_ya and b_y of one equation), and each
+# result keeps its own record. A page re-executed runs its checks in the same order, so
+# its records are overwritten, never duplicated.
+_RECORDED: dict[tuple[str, str, str], int] = {}
+
+
 def _record_path(label: str, method: str, kind: str) -> Path | None:
     folder = os.environ.get(RECORD_ENV)
     if not folder:
         return None
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{label}--{method}--{kind}")
+    n = _RECORDED.get((label, method, kind), 0)
+    _RECORDED[(label, method, kind)] = n + 1
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{label}--{method}--{kind}--{n}")
     return path / f"{safe}.json"
 
 

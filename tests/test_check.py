@@ -198,3 +198,12 @@ def test_results_are_recorded_for_the_report(problem, tmp_path, monkeypatch):
     (record,) = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
     assert record["label"] == "rec-label" and record["passed"]
     assert record["entries"] == N_IN * N_OUT and record["method"] == "central"
+
+
+def test_two_checks_of_one_label_keep_two_records(problem, tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTM_NOTES_RECORD_DIR", str(tmp_path))
+    W, *_, loss, dW, _ = problem
+    check("rec-twice", dW, central_grad(loss, W))
+    check("rec-twice", dW[:, :2], central_grad(loss, W).apply(lambda v: v[:, :2]))
+    records = sorted(json.loads(p.read_text())["entries"] for p in tmp_path.glob("*.json"))
+    assert records == [2 * N_IN, N_IN * N_OUT]
