@@ -8,7 +8,8 @@ BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 BUILDDIR ?= _build
 # -W: every warning is an error (a failed cell, a broken {eq} reference, a citation).
-SPHINXOPTS ?= -W --keep-going -q
+# -j auto: pages are read, hence executed, in parallel, one process per core.
+SPHINXOPTS ?= -W --keep-going -q -j auto
 
 .PHONY: html test bench live clean distclean
 

@@ -28,7 +28,8 @@ def require(tool: str, available: bool, why: str) -> None:
     pytest.skip(f"{tool} is not installed: {why}")
 
 
-SPHINX = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-c", "."]
+SPHINX = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-j", "auto", "-b", "html",
+          "-c", "."]
 IGNORE = shutil.ignore_patterns(".venv", "_build*", ".git", "__pycache__", "*.egg-info",
                                 ".pytest_cache", "test-artifacts")
 

@@ -44,14 +44,14 @@ IGNORE = shutil.ignore_patterns(".venv", "_build*", ".git", "__pycache__", "*.eg
                                 ".pytest_cache", "test-artifacts", ".jupyter_cache")
 # Sequence lengths for the attention RNN: the reverse-mode recursion and, on shorter
 # sequences (it grows much faster), the sum over paths.
-T_REVERSE = [16, 32, 64, 128, 256, 512]
+T_REVERSE = [64, 128, 256, 512, 1024, 2048, 4096]
 T_PATHS = [8, 16, 32, 64]
 
 
 def sphinx(project: Path, builddir: str, *extra: str, strict: bool = True):
     """Run `make html`'s sphinx-build on ``project``; return (seconds, completed process)."""
     cmd = [sys.executable, "-m", "sphinx", *(["-W", "--keep-going"] if strict else []), "-q",
-           "-b", "html", "-c", ".", *extra, "-d", f"{builddir}/doctrees", "docs",
+           "-j", "auto", "-b", "html", "-c", ".", *extra, "-d", f"{builddir}/doctrees", "docs",
            f"{builddir}/html"]
     env = {**os.environ, "PYTHONPATH": str(project)}
     start = time.perf_counter()
