@@ -77,8 +77,8 @@ if os.environ.get("BOOK_ONLY"):
         _name = _page.relative_to(ROOT / "docs").with_suffix("").as_posix()
         if not any(fnmatch.fnmatch(_name, pat) for pat in _keep):
             exclude_patterns.append(_name + ".md")
-    suppress_warnings = ["toc.excluded", "toc.not_readable", "ref.eq", "ref.ref",
-                         "ref.doc", "bibtex"]
+    suppress_warnings = ["toc.excluded", "toc.not_readable", "toc.not_included", "ref.eq",
+                         "ref.ref", "ref.doc", "bibtex"]
 
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_dmath_double_inline = True

@@ -40,11 +40,14 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-def build_book(project: Path, *extra: str) -> subprocess.CompletedProcess:
-    """Run the same sphinx-build as `make html` on ``project`` (its own lstm_notes)."""
+def build_book(project: Path, *extra: str, keep_book_only: bool = False
+               ) -> subprocess.CompletedProcess:
+    """Run the same sphinx-build as `make html` on ``project`` (its own lstm_notes); the
+    whole book unless ``keep_book_only`` lets a test's BOOK_ONLY through."""
     cmd = SPHINX + list(extra) + ["-d", "_build/doctrees", "docs", "_build/html"]
     env = {**os.environ, "PYTHONPATH": str(project)}
-    env.pop("BOOK_ONLY", None)
+    if not keep_book_only:
+        env.pop("BOOK_ONLY", None)
     return subprocess.run(cmd, cwd=project, capture_output=True, text=True, env=env,
                           timeout=900)
 

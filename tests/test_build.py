@@ -41,3 +41,19 @@ def test_wrong_formula_fails_the_build_and_names_the_equation(tmp_path):
     # Running the build again without a change must not turn it green.
     again = build_book(bad)
     assert again.returncode != 0 and f"'{LABEL}'" in again.stdout + again.stderr
+
+
+@pytest.mark.build
+def test_incremental_build_reexecutes_pages_after_a_package_change(tmp_path, monkeypatch):
+    """PITFALLS 2: Sphinx re-reads only changed pages, so a formula broken in lstm_notes
+    after a green build must still fail the next, incremental, build. One page suffices."""
+    monkeypatch.setenv("BOOK_ONLY", "calculus/activations-softmax")
+    project = copy_project(tmp_path / "incremental")
+    first = build_book(project, keep_book_only=True)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
+
+    source = project / "lstm_notes" / "calculus.py"
+    source.write_text(source.read_text().replace(CORRECT, BROKEN))
+    second = build_book(project, keep_book_only=True)
+    assert second.returncode != 0
+    assert f"'{LABEL}'" in second.stdout + second.stderr
