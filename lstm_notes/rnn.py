@@ -32,7 +32,7 @@ import numpy as np
 from . import _validate
 from .calculus import softmax
 
-__all__ = ["PARAM_NAMES", "shapes", "init_params", "forward", "loss", "loss_and_grads",
+__all__ = ["PARAM_NAMES", "shapes", "init_params", "states", "forward", "loss", "loss_and_grads",
            "backward", "step_jacobian", "Cache"]
 
 PARAM_NAMES = ("W", "U", "b", "V", "c")
@@ -85,19 +85,25 @@ class Cache:
     p: np.ndarray
 
 
-def forward(params, x, h0=None) -> Cache:
-    """Run the recurrence over the whole sequence (complex-safe; ``h0`` defaults to 0)."""
-    W, U, b, V, c = (params[k] for k in PARAM_NAMES)
-    T = x.shape[0]
+def states(params, x, h0=None) -> np.ndarray:
+    """The recurrence ``h_t = tanh(W h_{t-1} + U x_t + b)`` alone: (T+1, n_h) with
+    ``h[0] = h0`` (0 if None). Complex-safe. Shared by this model, the attention RNN
+    (same parameters) and the vanishing-gradient experiments."""
+    W, U, b = params["W"], params["U"], params["b"]
     h0 = np.zeros(W.shape[0]) if h0 is None else h0
-    dtype = np.result_type(W, U, b, V, c, x, h0)
-    h = np.zeros((T + 1, W.shape[0]), dtype=dtype)
+    h = np.zeros((x.shape[0] + 1, W.shape[0]), dtype=np.result_type(W, U, b, x, h0))
     h[0] = h0
-    p = np.zeros((T, V.shape[0]), dtype=dtype)
-    for t in range(1, T + 1):
-        h[t] = np.tanh(W @ h[t - 1] + U @ x[t - 1] + b)
-        p[t - 1] = softmax(V @ h[t] + c)
-    return Cache(h, p)
+    inputs = x @ U.T + b                                  # U x_t + b for every t at once
+    for t in range(1, x.shape[0] + 1):
+        h[t] = np.tanh(W @ h[t - 1] + inputs[t - 1])
+    return h
+
+
+def forward(params, x, h0=None) -> Cache:
+    """Run the recurrence over the whole sequence, then the outputs (complex-safe;
+    ``h0`` defaults to 0)."""
+    h = states(params, x, h0)
+    return Cache(h, softmax(h[1:] @ params["V"].T + params["c"]))
 
 
 def _loss_from(cache: Cache, y) -> float:

@@ -247,12 +247,7 @@ def tanh_rnn_states(W, x, h0=None, U=None) -> np.ndarray:
     """States ``h[0..T]`` of ``h_t = tanh(W h_{t-1} + U x_t)`` (no bias; U = I if None)."""
     n = W.shape[0]
     U = np.eye(n) if U is None else U
-    h = np.zeros((x.shape[0] + 1, n))
-    if h0 is not None:
-        h[0] = h0
-    for t in range(1, x.shape[0] + 1):
-        h[t] = np.tanh(W @ h[t - 1] + U @ x[t - 1])
-    return h
+    return rnn.states({"W": W, "U": U, "b": np.zeros(n)}, x, h0)
 
 
 def powers_by_eig(M, n: int) -> tuple[np.ndarray, float]:
