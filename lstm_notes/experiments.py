@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import carousel, lstm, rnn
+from .training import Adam, clip_by_norm
 from .calculus import softmax
 from .vanishing import backprop_norms
 
@@ -126,22 +127,13 @@ def train(model: str, params, T: int, steps: int = 400, B: int = 32, lr: float =
     step_fn = {"rnn": rnn_batch_loss_and_grads,
                "carousel": carousel.batch_loss_and_grads}[model]
     rng = np.random.default_rng(seed)
-    p = {k: v.copy() for k, v in params.items()}
-    m = {k: np.zeros_like(v) for k, v in p.items()}
-    v2 = {k: np.zeros_like(v) for k, v in p.items()}
+    p, adam = dict(params), Adam(params, lr)
     curve = np.empty(steps)
     for i in range(steps):
         x, y = long_lag_batch(T, B, rng)
         _, grads, probs = step_fn(p, x, y)
         curve[i] = -np.mean(np.log(probs[-1, np.arange(B), y[-1]]))
-        norm = np.sqrt(sum(np.sum(g**2) for g in grads.values())) / B
-        scale = min(1.0, clip / norm) / B if norm > 0 else 1.0 / B
-        for k in p:
-            g = grads[k] * scale
-            m[k] = 0.9 * m[k] + 0.1 * g
-            v2[k] = 0.999 * v2[k] + 0.001 * g**2
-            p[k] -= lr * (m[k] / (1 - 0.9 ** (i + 1))) / (
-                np.sqrt(v2[k] / (1 - 0.999 ** (i + 1))) + 1e-8)
+        p = adam.step(p, clip_by_norm({k: g / B for k, g in grads.items()}, clip))
     x, y = long_lag_batch(T, 1000, np.random.default_rng(seed + 10_000))
     probs = step_fn(p, x, y)[2]
     accuracy = float(np.mean(np.argmax(probs[-1], axis=-1) == y[-1]))

@@ -13,7 +13,35 @@ import numpy as np
 
 from . import lstm
 
-__all__ = ["delayed_copy", "train", "accuracy"]
+__all__ = ["delayed_copy", "train", "accuracy", "clip_by_norm", "Adam"]
+
+
+def clip_by_norm(grads: dict, clip: float) -> dict:
+    """The gradients rescaled so that their joint norm is at most ``clip``."""
+    norm = np.sqrt(sum(np.sum(g**2) for g in grads.values()))
+    return {k: g * (clip / norm) for k, g in grads.items()} if norm > clip else grads
+
+
+class Adam:
+    """Adam's moment estimates for a dict of parameters; ``step`` returns the updated
+    parameters (new arrays; the ones passed in are left untouched)."""
+
+    def __init__(self, params: dict, lr: float, b1: float = 0.9, b2: float = 0.999,
+                 eps: float = 1e-8):
+        self.lr, self.b1, self.b2, self.eps, self.t = lr, b1, b2, eps, 0
+        self.m = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in params.items()}
+
+    def step(self, params: dict, grads: dict) -> dict:
+        self.t += 1
+        out = {}
+        for k, g in grads.items():
+            self.m[k] = self.b1 * self.m[k] + (1 - self.b1) * g
+            self.v[k] = self.b2 * self.v[k] + (1 - self.b2) * g**2
+            m_hat = self.m[k] / (1 - self.b1**self.t)
+            v_hat = self.v[k] / (1 - self.b2**self.t)
+            out[k] = params[k] - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        return out
 
 
 def delayed_copy(n_seq: int, T: int, k: int, n_sym: int, seed: int = 0):
@@ -35,10 +63,7 @@ def train(params, data, iterations: int, batch: int = 8, lr: float = 0.02, seed:
     mean loss per step (nats) of the batch at iteration i. Gradients are clipped to norm
     ``clip``."""
     rng = np.random.default_rng(seed)
-    p = {k: v.copy() for k, v in params.items()}
-    m = {k: np.zeros_like(v) for k, v in p.items()}
-    v2 = {k: np.zeros_like(v) for k, v in p.items()}
-    b1, b2, eps = 0.9, 0.999, 1e-8
+    p, adam = dict(params), Adam(params, lr)
     losses = np.empty(iterations)
     for it in range(iterations):
         total, g = 0.0, {k: np.zeros_like(v) for k, v in p.items()}
@@ -50,15 +75,7 @@ def train(params, data, iterations: int, batch: int = 8, lr: float = 0.02, seed:
             n_steps += len(y)
             for k in p:
                 g[k] += grads[k]
-        g = {k: val / n_steps for k, val in g.items()}
-        norm = np.sqrt(sum(np.sum(val ** 2) for val in g.values()))
-        if norm > clip:
-            g = {k: val * (clip / norm) for k, val in g.items()}
-        for k in p:
-            m[k] = b1 * m[k] + (1 - b1) * g[k]
-            v2[k] = b2 * v2[k] + (1 - b2) * g[k] ** 2
-            step = lr * (m[k] / (1 - b1 ** (it + 1))) / (np.sqrt(v2[k] / (1 - b2 ** (it + 1))) + eps)
-            p[k] = p[k] - step
+        p = adam.step(p, clip_by_norm({k: val / n_steps for k, val in g.items()}, clip))
         losses[it] = total / n_steps
     return p, losses
 
