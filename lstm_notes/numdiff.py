@@ -119,6 +119,11 @@ def _steps(x: np.ndarray, rel: float) -> np.ndarray:
     return (x + h) - x
 
 
+def _scalar_valued(f):
+    """``f``, refusing to go on if it returns anything but a scalar."""
+    return lambda v: _scalar(f(v), "f")
+
+
 def _scalar(value, what: str) -> float | complex:
     out = np.asarray(value)
     if out.shape != ():
@@ -127,17 +132,9 @@ def _scalar(value, what: str) -> float | complex:
 
 
 def central_grad(f: Callable[[np.ndarray], float], x) -> Estimate:
-    """Gradient of the scalar function ``f`` at ``x`` by central differences."""
-    x = as_float64(x)
-    h = _steps(x, CENTRAL_STEP)
-    grad = np.empty_like(x)
-    for i in np.ndindex(x.shape):
-        xp = x.copy()
-        xm = x.copy()
-        xp[i] += h[i]
-        xm[i] -= h[i]
-        grad[i] = (_scalar(f(xp), "f") - _scalar(f(xm), "f")) / (xp[i] - xm[i])
-    return Estimate(grad, "central", CENTRAL_STEP)
+    """Gradient of the scalar function ``f`` at ``x`` by central differences: the
+    :func:`jacobian` of a scalar, which has the shape of ``x``."""
+    return jacobian(_scalar_valued(f), x, "central")
 
 
 def _complex_call(f, z: np.ndarray):
@@ -160,13 +157,7 @@ def _complex_call(f, z: np.ndarray):
 
 def complex_step_grad(f: Callable[[np.ndarray], complex], x, h: float = COMPLEX_STEP) -> Estimate:
     """Gradient of the scalar function ``f`` at ``x`` by the complex step."""
-    x = as_float64(x)
-    grad = np.empty_like(x)
-    for i in np.ndindex(x.shape):
-        z = x.astype(np.complex128)
-        z[i] += 1j * h
-        grad[i] = np.imag(_scalar(_complex_call(f, z), "f")) / h
-    return Estimate(grad, "complex-step", h)
+    return jacobian(_scalar_valued(f), x, "complex-step", h)
 
 
 def directional(
@@ -199,31 +190,32 @@ def directional(
     return Estimate(vals, "directional", h, dirs)
 
 
-def jacobian(f: Callable[[np.ndarray], np.ndarray], x, method: str = "central") -> Estimate:
+def jacobian(f: Callable[[np.ndarray], np.ndarray], x, method: str = "central",
+             h: float = COMPLEX_STEP) -> Estimate:
     """Jacobian of ``f`` at ``x``: ``J[i..., j...] = d f(x)[i...] / d x[j...]``.
 
     The result has shape ``f(x).shape + x.shape``; for a vector ``f`` of a vector ``x``
     that is the ``(m, n)`` Jacobian matrix, the derivative in numerator layout.
-    ``method`` is ``"central"`` or ``"complex-step"``.
+    ``method`` is ``"central"`` or ``"complex-step"`` (with step ``h``).
     """
     x = as_float64(x)
     out_shape = np.asarray(f(x)).shape
     jac = np.empty(out_shape + x.shape)
     if method == "central":
-        h = _steps(x, CENTRAL_STEP)
+        steps = _steps(x, CENTRAL_STEP)
         for i in np.ndindex(x.shape):
             xp = x.copy()
             xm = x.copy()
-            xp[i] += h[i]
-            xm[i] -= h[i]
+            xp[i] += steps[i]
+            xm[i] -= steps[i]
             jac[(...,) + i] = (np.asarray(f(xp)) - np.asarray(f(xm))) / (xp[i] - xm[i])
         return Estimate(jac, "central", CENTRAL_STEP)
     if method == "complex-step":
         for i in np.ndindex(x.shape):
             z = x.astype(np.complex128)
-            z[i] += 1j * COMPLEX_STEP
-            jac[(...,) + i] = np.imag(_complex_call(f, z)) / COMPLEX_STEP
-        return Estimate(jac, "complex-step", COMPLEX_STEP)
+            z[i] += 1j * h
+            jac[(...,) + i] = np.imag(_complex_call(f, z)) / h
+        return Estimate(jac, "complex-step", h)
     raise ValueError(f"unknown method {method!r}; use 'central' or 'complex-step'")
 
 
