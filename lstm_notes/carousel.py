@@ -143,17 +143,10 @@ def loss(params, x, y, a0=None, c0=None):
     return -np.sum(_log_probs(p, forward(p, x, a0, c0), y)[1])
 
 
-def _outer(u, v):
-    """``u v^T`` for one sequence, ``sum_b u_b v_b^T`` over a batch (rows)."""
-    return np.outer(u, v) if u.ndim == 1 else u.T @ v
-
-
-def _total(v):
-    return v if v.ndim == 1 else v.sum(0)
-
-
 def _backward(params, steps, y, probs):
-    """Reverse-mode accumulation; works for one sequence or a batch (leading axis B)."""
+    """Reverse-mode accumulation over a batch (leading axis B after time; rows are
+    sequences, so ``sum_b u_b v_b^T`` is ``u.T @ v``). Returns the gradients of the
+    parameters and of the initial states ``a0``, ``c0`` (B, n_a)."""
     grads = {k: np.zeros_like(params[k]) for k in PARAM_NAMES}
     da_next = np.zeros_like(steps[-1].a)
     dc_next = np.zeros_like(steps[-1].c)
@@ -161,17 +154,17 @@ def _backward(params, steps, y, probs):
     for t in range(len(steps) - 1, -1, -1):
         s = steps[t]
         dz_y = probs[t] - onehot[t]
-        grads["W_ya"] += _outer(s.a, dz_y)
-        grads["b_y"] += _total(dz_y)
+        grads["W_ya"] += s.a.T @ dz_y
+        grads["b_y"] += dz_y.sum(0)
         da = dz_y @ params["W_ya"].T + da_next
         tanh_c = np.tanh(s.c)
         dc = dc_next + da * s.o * dtanh(tanh_c)
         dz = {"u": dc * s.c_tilde * dsigmoid(s.u), "o": da * tanh_c * dsigmoid(s.o),
               "c": dc * s.u * dtanh(s.c_tilde)}
         for g in GATES:
-            grads[f"W_{g}a"] += _outer(s.a_prev, dz[g])
-            grads[f"W_{g}x"] += _outer(s.x, dz[g])
-            grads[f"b_{g}"] += _total(dz[g])
+            grads[f"W_{g}a"] += s.a_prev.T @ dz[g]
+            grads[f"W_{g}x"] += s.x.T @ dz[g]
+            grads[f"b_{g}"] += dz[g].sum(0)
         da_next = sum(dz[g] @ params[f"W_{g}a"].T for g in GATES)
         dc_next = dc                                  # f = 1: the carousel
     grads["a0"], grads["c0"] = da_next, dc_next
@@ -179,23 +172,25 @@ def _backward(params, steps, y, probs):
 
 
 def loss_and_grads(params, x, y, a0=None, c0=None) -> tuple[float, dict[str, np.ndarray]]:
-    """The loss and the gradient of every parameter and of ``a0``, ``c0`` (float64)."""
+    """The loss and the gradient of every parameter and of ``a0``, ``c0`` (float64): the
+    batch computation of :func:`batch_loss_and_grads` on a batch of one."""
     p, x, y, a0, c0 = _validated(params, x, y, a0, c0, allow_complex=False)
-    steps = forward(p, x, a0, c0)
-    probs, logp = _log_probs(p, steps, y)
-    return float(-np.sum(logp)), _backward(p, steps, y, probs)
+    loss, grads, _ = batch_loss_and_grads(p, x[:, None], y[:, None], a0[None], c0[None])
+    grads["a0"], grads["c0"] = grads["a0"][0], grads["c0"][0]
+    return loss, grads
 
 
-def batch_loss_and_grads(params, x, y):
-    """Summed loss and gradients over a batch: ``x`` (T, B, n_x), ``y`` (T, B) int labels,
-    zero initial states. Returns ``(loss, grads, probs)`` with ``probs`` (T, B, n_y).
-    Equals the sum over the batch of :func:`loss_and_grads` (no input checks: speed)."""
+def batch_loss_and_grads(params, x, y, a0=None, c0=None):
+    """Summed loss and gradients over a batch (equation ``van-batch-grads``): ``x``
+    (T, B, n_x), ``y`` (T, B) int labels, initial states ``a0``, ``c0`` (B, n_a) (zeros if
+    None). Returns ``(loss, grads, probs)``: ``grads`` has every parameter and ``a0``,
+    ``c0`` (B, n_a); ``probs`` (T, B, n_y). No input checks (speed)."""
     B, n_a = x.shape[1], params["W_ua"].shape[0]
-    steps = forward(params, x, np.zeros((B, n_a)), np.zeros((B, n_a)))
+    a0 = np.zeros((B, n_a)) if a0 is None else a0
+    c0 = np.zeros((B, n_a)) if c0 is None else c0
+    steps = forward(params, x, a0, c0)
     probs, logp = _log_probs(params, steps, y)
-    grads = _backward(params, steps, y, probs)
-    del grads["a0"], grads["c0"]
-    return float(-np.sum(logp)), grads, probs
+    return float(-np.sum(logp)), _backward(params, steps, y, probs), probs
 
 
 def cell_path(model, params, x, a_rec, c_k, k: int, t: int):

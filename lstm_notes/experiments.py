@@ -17,52 +17,119 @@ from __future__ import annotations
 
 import numpy as np
 
+from dataclasses import dataclass
+from typing import Callable
+
 from . import carousel, lstm, rnn
 from .training import Adam, clip_by_norm
 from .calculus import softmax
-from .vanishing import backprop_norms
+from .vanishing import (backprop, run_steps, scaled_to_spectral_norm, step_jacobians,
+                        tanh_rnn_states)
 
-__all__ = ["lstm_lag_norms", "lag_rows", "lag_table", "long_lag_batch", "rnn_batch_loss_and_grads", "param_count",
+__all__ = ["LagRun", "rnn_lag_run", "lstm_lag_run", "lag_rows", "lag_table",
+           "long_lag_batch", "rnn_batch_loss_and_grads", "batch_loss", "param_count",
            "train", "TASK_N_X", "TASK_N_Y"]
 
 TASK_N_X, TASK_N_Y = 4, 3
 
 
-def lstm_lag_norms(forget_bias: float | None, T: int = 100, n_a: int = 16, n_x: int = 3,
-                   seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient norm against lag through an LSTM, from a unit gradient at the last state.
+@dataclass
+class LagRun:
+    """One curve of the lag experiment: a model run T steps from a zero state, and a
+    seeded unit gradient ``g`` on its last state s_T, sent back by ``van-lag-backprop``.
 
-    ``forget_bias`` is the forget-gate bias of an :mod:`lstm_notes.lstm` cell, or ``None``
-    for the carousel (f = 1, :mod:`lstm_notes.carousel`). Inputs N(0, 1); the gradient
-    starts as a seeded unit vector on (c_T, a_T) and goes back through the full state
-    Jacobians. Returns (full, cell_path): ``||(dc, da)||`` at lags 0..T, and the norm of
-    the part that stayed on the cell path, ``||prod f o dc_T||``.
+    ``states[t]`` is s_t for t = 0..T (h_t for the RNN; (c_t, a_t) concatenated for an
+    LSTM); ``deltas[l]`` is ``delta_{T-l}`` (:func:`lstm_notes.vanishing.backprop`);
+    ``last_state(s_k, k)`` re-runs steps k+1..T from s_k (complex-safe), the function whose
+    derivative ``deltas`` must be. For an LSTM, ``cell[l]`` is the part that stayed on
+    the cell path, ``(prod of the last l forget gates) o g_c`` (``van-lag-cell-path``),
+    and ``cell_last(c_k, k)`` gives c_T from c_k with the recorded a's fed to the gates.
     """
+
+    states: np.ndarray
+    g: np.ndarray
+    deltas: np.ndarray
+    last_state: Callable
+    cell: np.ndarray | None = None
+    cell_last: Callable | None = None
+
+    @property
+    def norms(self) -> np.ndarray:
+        """``||delta_{T-l}||`` for l = 0..T: the plotted curve."""
+        return np.linalg.norm(self.deltas, axis=1)
+
+    @property
+    def cell_norms(self) -> np.ndarray:
+        """``||(prod f) o g_c||`` for l = 0..T: the dotted curve (LSTMs only)."""
+        return np.linalg.norm(self.cell, axis=1)
+
+    @property
+    def cell_states(self) -> np.ndarray:
+        """``c_t`` for t = 0..T, the first half of the LSTM's state."""
+        return self.states[:, :self.cell.shape[1]]
+
+    def loss_at(self, lag: int) -> Callable:
+        """``s_{T-lag} -> g . s_T``, the steps after T - lag re-run: its gradient is
+        ``deltas[lag]``."""
+        k = self.states.shape[0] - 1 - lag
+        return lambda s_k: self.g @ self.last_state(s_k, k)
+
+    def cell_loss_at(self, lag: int) -> Callable:
+        """``c_{T-lag} -> g_c . c_T`` along the cell path: its gradient is ``cell[lag]``."""
+        k, n = self.states.shape[0] - 1 - lag, self.cell.shape[1]
+        return lambda c_k: self.g[:n] @ self.cell_last(c_k, k)
+
+
+def rnn_lag_run(norm: float, T: int = 100, n_h: int = 16, n_x: int = 3, seed: int = 0
+                ) -> LagRun:
+    """The tanh RNN ``h_t = tanh(W h_{t-1} + U x_t)`` with W of spectral norm ``norm``:
+    inputs N(0, 1), U with entries N(0, 1/n_x), h_0 = 0, a seeded unit gradient at h_T."""
+    rng = np.random.default_rng(seed)
+    W = scaled_to_spectral_norm(n_h, norm, seed)
+    U = rng.standard_normal((n_h, n_x)) / np.sqrt(n_x)
+    x = rng.standard_normal((T, n_x))
+    h = tanh_rnn_states(W, x, U=U)
+    g = rng.standard_normal(n_h)
+    g /= np.linalg.norm(g)
+    p = {"W": W, "U": U, "b": np.zeros(n_h)}
+    return LagRun(h, g, backprop(step_jacobians(W, h), g),
+                  lambda h_k, k: run_steps(p, x, h_k, k, T))
+
+
+def lstm_lag_run(forget_bias: float | None, T: int = 100, n_a: int = 16, n_x: int = 3,
+                 seed: int = 0) -> LagRun:
+    """An LSTM of :mod:`lstm_notes.lstm` with forget-gate bias ``forget_bias``, or the
+    carousel (f = 1, :mod:`lstm_notes.carousel`) for ``None``: inputs N(0, 1), zero initial
+    states, a seeded unit gradient on (c_T, a_T), sent back through the full state
+    Jacobians S_t of ``van-state-jacobian``."""
     rng = np.random.default_rng(seed)
     if forget_bias is None:
         params, model = carousel.init_params(n_x, n_a, 1, seed=seed), carousel
     else:
         params, model = lstm.init_params(n_x, n_a, 1, seed=seed, forget_bias=forget_bias), lstm
-    a, c = np.zeros(n_a), np.zeros(n_a)
-    jacobians, forgets = [], []
-    for x_t in rng.standard_normal((T, n_x)):
-        a, c, cache = model.cell_forward(params, x_t, a, c)
-        jacobians.append(carousel.state_jacobian(params, cache))
-        forgets.append(cache.f)
+    x = rng.standard_normal((T, n_x))
+    a, c, S = carousel.trajectory(model, params, x, np.zeros(n_a), np.zeros(n_a))
+    f = np.array([model.cell_forward(params, x[t - 1], a[t - 1], c[t - 1])[2].f
+                  for t in range(1, T + 1)])                   # f[t-1] is f_t
     g = rng.standard_normal(2 * n_a)
     g /= np.linalg.norm(g)
-    kept = np.cumprod(np.array(forgets[::-1]), axis=0)          # prod of the last l f's
-    cell_path = np.linalg.norm(np.vstack([np.ones(n_a), kept]) * g[:n_a], axis=1)
-    return backprop_norms(jacobians, g), cell_path
+    cell = np.empty((T + 1, n_a))
+    cell[0] = g[:n_a]
+    for lag in range(1, T + 1):                                # one forget gate a lag
+        cell[lag] = f[T - lag] * cell[lag - 1]
+    return LagRun(
+        np.hstack([c, a]), g, backprop(S, g),
+        lambda s_k, k: carousel.state_map(model, params, x, s_k, k, T),
+        cell, lambda c_k, k: carousel.cell_path(model, params, x, a, c_k, k, T))
 
 
-def lag_rows(rnn_norms: dict, lstm_norms: dict) -> dict[str, np.ndarray]:
-    """Name every curve of the lag experiment: ``rnn_norms`` maps a spectral norm to its
-    curve, ``lstm_norms`` a forget bias (None: the carousel) to (full, cell path)."""
-    rows = {f"tanh RNN, sigma_max {s:g}": v for s, v in rnn_norms.items()}
-    for b, (full, cell) in lstm_norms.items():
+def lag_rows(rnn_runs: dict, lstm_runs: dict) -> dict[str, np.ndarray]:
+    """Name every curve of the lag experiment: ``rnn_runs`` maps a spectral norm to its
+    :class:`LagRun`, ``lstm_runs`` a forget bias (None: the carousel) to its run."""
+    rows = {f"tanh RNN, sigma_max {s:g}": r.norms for s, r in rnn_runs.items()}
+    for b, r in lstm_runs.items():
         name = "carousel, f = 1" if b is None else f"LSTM, forget bias {b:+g}"
-        rows[name], rows[name + ", cell path"] = full, cell
+        rows[name], rows[name + ", cell path"] = r.norms, r.cell_norms
     return rows
 
 
@@ -87,8 +154,8 @@ def long_lag_batch(T: int, B: int, rng) -> tuple[np.ndarray, np.ndarray]:
 
 def rnn_batch_loss_and_grads(params, x, y):
     """The tanh RNN of :mod:`lstm_notes.rnn` on a batch, ``h_0 = 0``: summed loss,
-    gradients and probabilities (T, B, n_y). Equals the sum over the batch of
-    :func:`lstm_notes.rnn.loss_and_grads` (no input checks: speed)."""
+    gradients and probabilities (T, B, n_y), by the row-form recursion of equation
+    ``van-batch-grads`` (no input checks: speed)."""
     W, U, b, V, c = (params[k] for k in rnn.PARAM_NAMES)
     T, B = y.shape
     h = np.zeros((T + 1, B, W.shape[0]))
@@ -109,6 +176,19 @@ def rnn_batch_loss_and_grads(params, x, y):
         dz_next = dz
     grads.update(W=dW, U=dU, b=db)
     return float(loss), grads, p
+
+
+def batch_loss(model, args: dict, x, y):
+    """``L = sum_b L^(b)`` (equation ``van-batch-grads``): the loss of a batch, one
+    sequence at a time through ``model``'s own ``loss`` (:mod:`lstm_notes.rnn` or
+    :mod:`lstm_notes.carousel`). ``args`` holds the parameters and, optionally, initial
+    states under the model's names (``a0``, ``c0`` for the carousel), each (B, n) with
+    row b for sequence b (zeros if absent). Complex-safe: the function whose gradient the
+    batched backward passes are checked against."""
+    params = {k: args[k] for k in model.PARAM_NAMES}
+    states = {k: v for k, v in args.items() if k not in params}
+    return sum(model.loss(params, x[:, b], y[:, b], **{k: v[b] for k, v in states.items()})
+               for b in range(x.shape[1]))
 
 
 def param_count(params) -> int:
@@ -133,7 +213,7 @@ def train(model: str, params, T: int, steps: int = 400, B: int = 32, lr: float =
         x, y = long_lag_batch(T, B, rng)
         _, grads, probs = step_fn(p, x, y)
         curve[i] = -np.mean(np.log(probs[-1, np.arange(B), y[-1]]))
-        p = adam.step(p, clip_by_norm({k: g / B for k, g in grads.items()}, clip))
+        p = adam.step(p, clip_by_norm({k: grads[k] / B for k in p}, clip))
     x, y = long_lag_batch(T, 1000, np.random.default_rng(seed + 10_000))
     probs = step_fn(p, x, y)[2]
     accuracy = float(np.mean(np.argmax(probs[-1], axis=-1) == y[-1]))

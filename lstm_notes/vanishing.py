@@ -40,10 +40,11 @@ from .calculus import cross_entropy
 from .check import CheckFailed
 
 __all__ = [
-    "step_jacobians", "jacobian_between", "run_steps", "immediate_dW", "output_grads",
-    "bptt_terms", "bptt_term_outer", "bptt_recursion", "loss_with_offsets",
-    "product_norms", "holds", "scaled_to_spectral_norm", "rnn_product_norms", "lags", "bidiagonal", "power_norms", "tanh_rnn_states",
-    "powers_by_eig", "backprop_norms", "rnn_lag_norms", "source_003_T3_expansion",
+    "step_jacobians", "jacobian_between", "run_steps", "immediate_dW", "output_errors",
+    "output_grads", "bptt_terms", "bptt_term_outer", "bptt_recursion", "loss_with_offsets",
+    "other_grads", "product_norms", "norm_bound", "holds", "scaled_to_spectral_norm",
+    "rnn_product_norms", "lags", "bidiagonal", "power_norms", "tanh_rnn_states",
+    "powers_by_eig", "real_block_diagonal", "backprop", "source_003_T3_expansion",
 ]
 
 
@@ -86,12 +87,18 @@ def immediate_dW(h_prev, h_k) -> np.ndarray:
     return np.einsum("i,ip,q->ipq", 1.0 - h_k**2, np.eye(n), h_prev)
 
 
+def output_errors(cache: rnn.Cache, y) -> np.ndarray:
+    """``yhat_t - e_{y_t}`` for t = 1..T (row t-1), (T, n_y): the gradient of the step-t
+    loss in the output's pre-activation ``V h_t + c``."""
+    dout = cache.p.copy()
+    dout[np.arange(len(y)), y] -= 1.0
+    return dout
+
+
 def output_grads(params, cache: rnn.Cache, y) -> np.ndarray:
     """``g[t-1] = dL_t/dh_t = V^T (yhat_t - e_{y_t})``: the gradient of the step-t loss
     alone in h_t (not through later steps); (T, n_h)."""
-    dout = cache.p.copy()
-    dout[np.arange(len(y)), y] -= 1.0
-    return dout @ params["V"]
+    return output_errors(cache, y) @ params["V"]
 
 
 def bptt_terms(params, x, y, h0=None) -> dict[tuple[int, int], np.ndarray]:
@@ -136,6 +143,25 @@ def loss_with_offsets(params, x, y, E, h0=None):
         h = np.tanh(W @ h + U @ x[t - 1] + b) + E[t - 1]
         total = total + cross_entropy(V @ h + c, np.eye(V.shape[0])[y[t - 1]])
     return total
+
+
+def other_grads(params, x, cache: rnn.Cache, y, delta) -> dict[str, np.ndarray]:
+    """Equation ``van-rnn-grads`` as displayed, one term per step, from
+    ``delta[k-1] = delta_k`` (:func:`bptt_recursion`) and ``D_k = diag(1 - h_k^2)``::
+
+        dL/dU = sum_k (D_k delta_k) x_k^T        dL/db = sum_k D_k delta_k
+        dL/dh_0 = J_1^T delta_1                  (J_1 = D_1 W, the step Jacobian)
+        dL/dV = sum_t (yhat_t - e_{y_t}) h_t^T   dL/dc = sum_t (yhat_t - e_{y_t})
+    """
+    h, err, T = cache.h, output_errors(cache, y), x.shape[0]
+    dz = [(1.0 - h[k] ** 2) * delta[k - 1] for k in range(1, T + 1)]   # dz[k-1] = D_k delta_k
+    return {
+        "U": sum(np.outer(dz[k - 1], x[k - 1]) for k in range(1, T + 1)),
+        "b": sum(dz[k - 1] for k in range(1, T + 1)),
+        "h0": rnn.step_jacobian(params["W"], h[1]).T @ delta[0],
+        "V": sum(np.outer(err[t - 1], h[t]) for t in range(1, T + 1)),
+        "c": sum(err[t - 1] for t in range(1, T + 1)),
+    }
 
 
 def source_003_T3_expansion(g, J, Imm, reading: str) -> np.ndarray:
@@ -188,6 +214,19 @@ def product_norms(J) -> np.ndarray:
             P = P @ J[k]  # dh_t/dh_k = (dh_t/dh_{k+1}) J_{k+1}, J_{k+1} = J[k]
             N[t, k] = np.linalg.norm(P, 2)
     return N
+
+
+def norm_bound(h, W) -> np.ndarray:
+    """``B[t, k] = prod_{i=k+1..t} ||D_i||_2 ||W||_2`` with ``D_i = diag(1 - h_i^2)``, for
+    0 <= k <= t <= T (1 on the diagonal, NaN above it): the middle of the norm bound of
+    the page "Why gradients vanish or explode", one factor at a time. ``h`` (T+1, n_h)."""
+    T, w = h.shape[0] - 1, np.linalg.norm(W, 2)
+    B = np.full((T + 1, T + 1), np.nan)
+    for t in range(T + 1):
+        for k in range(t + 1):
+            B[t, k] = np.prod([np.linalg.norm(np.diag(1.0 - h[i] ** 2), 2) * w
+                               for i in range(k + 1, t + 1)])
+    return B
 
 
 def holds(statement: str, lhs, rhs, rtol: float = 1e-12) -> float:
@@ -257,27 +296,35 @@ def powers_by_eig(M, n: int) -> tuple[np.ndarray, float]:
     return np.real(out), float(np.linalg.cond(Q))
 
 
-def backprop_norms(jacobians, g) -> np.ndarray:
-    """``||delta_{T-l}||`` for lags l = 0..T: ``delta`` starts at ``g`` (the gradient of a
-    loss at the last step in the last state) and goes back by ``delta <- J^T delta``.
-    ``jacobians[s-1]`` is the state Jacobian of step s (numerator layout)."""
+def real_block_diagonal(lam) -> np.ndarray:
+    """A real matrix whose eigenvalues are ``lam`` (equation ``err-003-2c-limit``): a 1x1
+    block ``[lam_j]`` for a real entry, a 2x2 block ``[[a, -b], [b, a]]`` for a pair
+    ``a + ib, a - ib`` given next to each other (b > 0 first). Column j of its n-th power
+    has norm ``|lam_j|^n``: ``|lam| R`` with R a rotation, so its powers are ``|lam|^n R^n``."""
+    lam = np.asarray(lam, dtype=complex)
+    M = np.zeros((lam.size, lam.size))
+    j = 0
+    while j < lam.size:
+        a, b = lam[j].real, lam[j].imag
+        if b == 0:
+            M[j, j] = a
+            j += 1
+            continue
+        if b < 0 or j + 1 == lam.size or lam[j + 1] != np.conj(lam[j]):
+            raise ValueError(f"eigenvalue {lam[j]} must be followed by its conjugate")
+        M[j:j + 2, j:j + 2] = [[a, -b], [b, a]]
+        j += 2
+    return M
+
+
+def backprop(jacobians, g) -> np.ndarray:
+    """``delta_{T-l}`` for lags l = 0..T (row l), by the recursion of ``van-lag-backprop``:
+    ``delta_T = g`` (the gradient of a loss at the last step in the last state) and
+    ``delta_{s-1} = J_s^T delta_s``. ``jacobians[s-1]`` is the state Jacobian J_s of step
+    s (numerator layout); returns (T+1, n)."""
     T = len(jacobians)
-    out = np.empty(T + 1)
-    d = np.asarray(g, float)
-    out[0] = np.linalg.norm(d)
+    out = np.empty((T + 1, len(g)))
+    out[0] = g
     for lag in range(1, T + 1):
-        d = jacobians[T - lag].T @ d
-        out[lag] = np.linalg.norm(d)
+        out[lag] = jacobians[T - lag].T @ out[lag - 1]
     return out
-
-
-def rnn_lag_norms(norm: float, T: int = 60, n_h: int = 16, n_x: int = 3, seed: int = 0
-                  ) -> np.ndarray:
-    """Gradient norm against lag for a tanh RNN whose W has spectral norm ``norm``:
-    inputs N(0, 1), U with entries N(0, 1/n_x), h_0 = 0, a unit gradient at h_T."""
-    rng = np.random.default_rng(seed)
-    W = scaled_to_spectral_norm(n_h, norm, seed)
-    U = rng.standard_normal((n_h, n_x)) / np.sqrt(n_x)
-    h = tanh_rnn_states(W, rng.standard_normal((T, n_x)), U=U)
-    g = rng.standard_normal(n_h)
-    return backprop_norms(step_jacobians(W, h), g / np.linalg.norm(g))
