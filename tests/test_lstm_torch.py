@@ -1,4 +1,5 @@
-"""Cross-check of lstm_notes.lstm against PyTorch's nn.LSTM (the optional extra `torch`)."""
+"""Cross-check of lstm_notes.lstm against PyTorch's nn.LSTM (the optional extra `torch`),
+through the mapping of tests/torch_mapping.py."""
 
 import importlib.util
 
@@ -16,8 +17,8 @@ RTOL = 1e-10
 def torch_mapping():
     require("torch", importlib.util.find_spec("torch") is not None,
             "the PyTorch cross-check needs `pip install .[torch]`")
-    from lstm_notes import lstm_torch
-    return lstm_torch
+    import torch_mapping
+    return torch_mapping
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
-"""Source 001's LSTM mapped onto ``torch.nn.LSTM`` + ``torch.nn.Linear``, for a cross-check.
+"""Source 001's LSTM mapped onto ``torch.nn.LSTM`` + ``torch.nn.Linear``, for the test
+suite's cross-check (``test_lstm_torch.py``). It lives with the tests, not in the package:
+the book's build never needs PyTorch, so no page can check this mapping.
 
 PyTorch (``torch.nn.LSTM``, one layer) computes, with gates stacked in the order i, f, g, o::
 
@@ -17,15 +19,14 @@ gradient of their sum, so we read ``bias_ih_l0``'s). The output layer
 ``Linear(n_a, n_y)`` has weight ``W_yaᵀ`` and bias ``b_y``; the loss is
 ``cross_entropy(..., reduction="sum")``.
 
-torch is imported inside the functions: the package never needs it (it is the extra
-``torch``).
+torch is imported inside the functions (it is the optional extra ``torch``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import lstm
+from lstm_notes import lstm
 
 __all__ = ["TORCH_ORDER", "to_torch", "loss_and_grads"]
 
@@ -42,7 +43,7 @@ def to_torch(params, gate_order=TORCH_ORDER):
     import torch
 
     n_x, n_a, n_y = lstm.sizes(params)
-    p = lstm._checked_params(params, allow_complex=False)[0]
+    p = {k: np.asarray(params[k], dtype=np.float64) for k in lstm.PARAM_NAMES}
     cell = torch.nn.LSTM(n_x, n_a, num_layers=1, bias=True, dtype=torch.float64)
     out = torch.nn.Linear(n_a, n_y, dtype=torch.float64)
     with torch.no_grad():
