@@ -35,6 +35,11 @@ this model reuses)::
     loss, grads = loss_and_grads(params, x, y, h0=None, attend_to_h0=False)
     grads_paths = path_sum_grads(params, x, y, h0=None, attend_to_h0=False)
 
+and, for checking the displayed formulas one term at a time: :func:`attention_by_terms`
+(the scores, weights and contexts), :func:`path_terms` with :func:`every_path` (the path
+sum term by term, every chain formed from scratch) and :func:`denominator_path_sum`
+(source 004's eq. 13, 15 and 17, corrected, in denominator layout).
+
 ``x`` is (T, n_x) with ``x[t-1]`` the input of step t; ``y`` is (T,) integer labels.
 ``grads`` has the keys of ``params`` plus ``"h0"``, each the gradient (same shape).
 """
@@ -55,9 +60,10 @@ from .calculus import softmax
 from .rnn import PARAM_NAMES, init_params, shapes, sizes  # noqa: F401  (the same parameters)
 
 __all__ = ["PARAM_NAMES", "shapes", "init_params", "example", "Cache", "states", "attention",
-           "head", "forward", "step_losses", "loss", "loss_of_states", "attention_backward",
-           "recurrence_backward", "backward", "loss_and_grads", "attention_jacobian",
-           "path_sum_grads", "path_terms", "FORMS", "time_backward"]
+           "attention_by_terms", "head", "forward", "step_losses", "loss", "loss_of_states",
+           "attention_backward", "recurrence_backward", "backward", "loss_and_grads",
+           "attention_jacobian", "path_sum_grads", "every_path", "path_terms",
+           "denominator_path_sum", "FORMS", "time_backward"]
 
 
 @dataclass
@@ -109,6 +115,32 @@ def attention(h, attend_to_h0: bool = False):
     e = np.exp(A - shift) * mask
     alpha = e / np.sum(e, axis=1, keepdims=True)          # softmax over the attended states
     return A, alpha, alpha @ H
+
+
+def attention_by_terms(h, attend_to_h0: bool = False):
+    """The scores, weights and contexts as displayed (att-model-scores, att-model-alpha,
+    att-model-Z; att-model-h0 and err-004-ranges with ``attend_to_h0``), one term at a
+    time in plain loops, to check the vectorised :func:`attention` against::
+
+        A_{t,i} = h_i . h_t,   alpha_{t,i} = exp A_{t,i} / sum_{k=first}^{t} exp A_{t,k},
+        Z_t = sum_{i=first}^{t} alpha_{t,i} h_i          (first = 0 with attend_to_h0, else 1)
+
+    ``h`` (T+1, n_h), float64. Returns ``(A, alpha, Z)`` in the layout of :class:`Cache`
+    (column ``i - first`` holds state i; zero where step t does not attend).
+    """
+    first = _first(attend_to_h0)
+    T = h.shape[0] - 1
+    A, alpha = np.zeros((T, T + 1 - first)), np.zeros((T, T + 1 - first))
+    Z = np.zeros((T, h.shape[1]))
+    for t in range(1, T + 1):
+        for i in range(first, t + 1):
+            A[t - 1, i - first] = h[i] @ h[t]
+        for i in range(first, t + 1):
+            denominator = sum(np.exp(A[t - 1, k - first]) for k in range(first, t + 1))
+            alpha[t - 1, i - first] = np.exp(A[t - 1, i - first]) / denominator
+        for i in range(first, t + 1):
+            Z[t - 1] += alpha[t - 1, i - first] * h[i]
+    return A, alpha, Z
 
 
 # The recurrence is the plain RNN's (same parameters); the attention model only adds
@@ -237,97 +269,102 @@ def attention_jacobian(cache: Cache, t: int, m: int) -> np.ndarray:
     return J
 
 
-def _dZ_dh(cache: Cache, t: int, m: int, dZ_dh: str) -> np.ndarray:
-    n = cache.h.shape[1]
-    if dZ_dh == "full":
-        return attention_jacobian(cache, t, m)
-    if dZ_dh == "value":                                  # alpha_{t,m} I: no score, no query
-        return cache.alpha[t - 1, m - cache.first] * np.eye(n)
-    if dZ_dh == "score":                                  # 004's A_{t,m}, read as A_{t,m} I
-        return cache.A[t - 1, m - cache.first] * np.eye(n)
-    raise ValueError(f"dZ_dh must be 'full', 'value' or 'score', got {dZ_dh!r}")
-
-
-def path_sum_grads(params, x, y, h0=None, attend_to_h0: bool = False, *, steps=None,
-                   dZ_dh: str = "full", sign: str = "yhat-y", order: str = "descending",
-                   reuse: bool = True) -> dict[str, np.ndarray]:
-    """The gradients as the sum over paths of source 004's eq. 12, 14 and 16, corrected::
+def path_sum_grads(params, x, y, h0=None, attend_to_h0: bool = False
+                   ) -> dict[str, np.ndarray]:
+    """The gradients as the sum over paths of source 004's eq. 12, 14 and 16, corrected
+    (att-paths-W, att-paths-U, att-paths-b, att-paths-h0)::
 
         dL/dtheta = sum_t sum_{m<=t} sum_{k<=m} r_t J_{t,m} P_{m,k} dh_k/dtheta
         r_t = (yhat_t - e_{y_t})^T V,  J_{t,m} = dZ_t/dh_m,  P_{m,k} = dh_m/dh_{m-1}...dh_{k+1}/dh_k
 
     and ``dL/dh0 = sum_t sum_m r_t J_{t,m} P_{m,0}``. Every path term is formed and added
     on its own; the product P is extended by one factor as k decreases, so the cost is
-    O(T^3) products of n_h x n_h matrices. With ``reuse=False`` each product is formed
-    from scratch, as the formula is written: O(T^4).
-
-    The keyword options reproduce source 004's variants for its errata page:
-    ``steps`` (the t summed over, default all), ``dZ_dh`` ("full"; "value" for
-    alpha_{t,m} I; "score" for A_{t,m} I), ``sign`` ("yhat-y" or 004's "y-yhat") and
-    ``order`` ("descending"; 004's "ascending", the product taken from j = k upwards).
-    Returns a dict with ``W, U, b, V, c, h0``.
+    O(T^3) products of n_h x n_h matrices (:func:`path_terms` forms every chain from
+    scratch instead). Returns a dict with ``W, U, b, h0``.
     """
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
-    if sign not in ("yhat-y", "y-yhat") or order not in ("descending", "ascending"):
-        raise ValueError(f"unknown sign {sign!r} or order {order!r}")
     cache = forward(p, x, h0, attend_to_h0)
     W, V, h = p["W"], p["V"], cache.h
     T, n = x.shape[0], W.shape[0]
-    steps = range(1, T + 1) if steps is None else steps
-    g = _output_errors(cache, y) * (1.0 if sign == "yhat-y" else -1.0)
+    g = _output_errors(cache, y)
     step_jac = [None] + [rnn.step_jacobian(W, h[j]) for j in range(1, T + 1)]
     grads = {"W": np.zeros((n, n)), "U": np.zeros_like(p["U"]), "b": np.zeros(n),
-             "V": g.T @ cache.Z, "c": g.sum(axis=0), "h0": np.zeros(n)}
-    for t in steps:
+             "h0": np.zeros(n)}
+    for t in range(1, T + 1):
         r = g[t - 1] @ V                                  # dL_t/dZ_t, a row
         for m in range(cache.first, t + 1):
-            s = r @ _dZ_dh(cache, t, m, dZ_dh)            # dL_t/dh_m along the edge h_m -> Z_t
+            s = r @ attention_jacobian(cache, t, m)       # dL_t/dh_m along the edge h_m -> Z_t
             P = np.eye(n)                                 # dh_m/dh_k, k = m: empty product
             for k in range(m, 0, -1):
-                if not reuse:
-                    P = _chain(step_jac, m, k, order)
                 dz = (s @ P) * (1.0 - h[k] ** 2)          # times dh_k/d(theta), h_{k-1} fixed
                 grads["W"] += np.outer(dz, h[k - 1])
                 grads["U"] += np.outer(dz, x[k - 1])
                 grads["b"] += dz
-                P = _times(P, step_jac[k], order)         # one factor more: dh_m/dh_{k-1}
-            grads["h0"] += s @ (P if reuse else _chain(step_jac, m, 0, order))
+                P = P @ step_jac[k]                       # one factor more: dh_m/dh_{k-1}
+            grads["h0"] += s @ P
     return grads
 
 
-def _times(P, factor, order):
-    """Extend a chain by the factor of one step further back."""
-    return P @ factor if order == "descending" else factor @ P
+def every_path(steps):
+    """Every path term of ``L_t`` for t in ``steps``, as ``(t, m, chain, k)`` for
+    :func:`path_terms`: 1 <= k <= m <= t, and the chain dh_m/dh_k as the factors
+    ``dh_{j+1}/dh_j`` for j = m-1 down to k, the latest step on the left, as in
+    att-chain and err-004-eq12."""
+    return [(t, m, [(j + 1, j) for j in range(m - 1, k - 1, -1)], k)
+            for t in steps for m in range(1, t + 1) for k in range(1, m + 1)]
 
 
-def _chain(step_jac, m: int, k: int, order: str):
-    """``dh_m/dh_{m-1} ... dh_{k+1}/dh_k`` formed from scratch (``order`` as in
-    :func:`path_sum_grads`); the identity when k = m."""
-    P = np.eye(step_jac[1].shape[0])
-    for j in range(m, k, -1):
-        P = _times(P, step_jac[j], order)
-    return P
-
-
-def path_terms(params, x, y, t: int, paths, h0=None, attend_to_h0: bool = False
-               ) -> np.ndarray:
-    """``dL_t/dW`` summed over explicitly listed path terms, for checking written-out
-    expansions. Each term is ``(m, chain, k)``: the factor dZ_t/dh_m, then the factors
-    ``dh_a/dh_b`` for ``(a, b)`` in ``chain`` multiplied in the order listed (numerator
-    layout; ``a == b`` is the identity), then dh_k/dW (h_{k-1} held fixed)."""
+def path_terms(params, x, y, terms, h0=None, attend_to_h0: bool = False
+               ) -> dict[str, np.ndarray]:
+    """The path sum of att-paths-W, U, b (err-004-t1 to t4, err-004-eq12, 14, 16) over
+    explicitly listed terms, each formed from scratch as written. A term ``(t, m, chain,
+    k)`` is ``dL_t/dZ_t dZ_t/dh_m``, then the factors ``dh_a/dh_b`` for ``(a, b)`` in
+    ``chain`` multiplied in the order listed (numerator layout; ``a == b`` is the
+    identity), then dh_k/dW, dh_k/dU, dh_k/db with h_{k-1} held fixed. Evaluating all of
+    :func:`every_path` costs sum (m - k) ~ T^4/24 vector-matrix products.
+    Returns a dict with ``W, U, b``, each the sum of its terms."""
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
     cache = forward(p, x, h0, attend_to_h0)
     W, V, h = p["W"], p["V"], cache.h
-    r = _output_errors(cache, y)[t - 1] @ V
-    out = np.zeros_like(W)
-    for m, chain, k in paths:
-        s = r @ attention_jacobian(cache, t, m)
+    g = _output_errors(cache, y)
+    out = {"W": np.zeros_like(W), "U": np.zeros_like(p["U"]), "b": np.zeros_like(p["b"])}
+    for t, m, chain, k in terms:
+        s = g[t - 1] @ V @ attention_jacobian(cache, t, m)
         for a, b in chain:
             if a == b + 1:
                 s = s @ rnn.step_jacobian(W, h[a])
             elif a != b:
                 raise ValueError(f"dh_{a}/dh_{b} is not a one-step factor")
-        out += np.outer(s * (1.0 - h[k] ** 2), h[k - 1])
+        dz = s * (1.0 - h[k] ** 2)
+        out["W"] += np.outer(dz, h[k - 1])
+        out["U"] += np.outer(dz, x[k - 1])
+        out["b"] += dz
+    return out
+
+
+def denominator_path_sum(W, x, h, factor, d) -> dict[str, np.ndarray]:
+    """Source 004's eq. 13, 15 and 17 as corrected (err-004-eq13, eq15, eq17): the path
+    sum in denominator layout, columns multiplied from the right, one term at a time::
+
+        sum_{t=1}^{T} sum_{m=1}^{t} sum_{k=1}^{m} diag(1 - h_k^2)
+            (prod_{j=k}^{m-1} W^T diag(1 - h_{j+1}^2)) factor(t, m) d_t  [h_{k-1}^T | x_k^T | 1]
+
+    with the product formed from scratch for every term, j increasing from left to right.
+    ``W`` (n_h, n_h), ``x`` (T, n_x), ``h`` (T+1, n_h) the states; ``factor(t, m)`` an
+    (n_h, n_h) matrix standing for (dZ_t/dh_m)^T; ``d`` (T, n_h) with ``d[t-1]`` = d_t.
+    Returns a dict with ``W, U, b``."""
+    T, n = x.shape[0], W.shape[0]
+    out = {"W": np.zeros((n, n)), "U": np.zeros((n, x.shape[1])), "b": np.zeros(n)}
+    for t in range(1, T + 1):
+        for m in range(1, t + 1):
+            for k in range(1, m + 1):
+                product = np.eye(n)
+                for j in range(k, m):
+                    product = product @ W.T @ np.diag(1.0 - h[j + 1] ** 2)
+                column = np.diag(1.0 - h[k] ** 2) @ product @ factor(t, m) @ d[t - 1]
+                out["W"] += np.outer(column, h[k - 1])
+                out["U"] += np.outer(column, x[k - 1])
+                out["b"] += column
     return out
 
 
@@ -335,7 +372,8 @@ def path_terms(params, x, y, t: int, paths, h0=None, attend_to_h0: bool = False
 FORMS = {
     "reverse-mode recursion": lambda p, x, y: loss_and_grads(p, x, y)[1],
     "sum over paths": path_sum_grads,
-    "sum over paths, products recomputed": lambda p, x, y: path_sum_grads(p, x, y, reuse=False),
+    "sum over paths, products recomputed":
+        lambda p, x, y: path_terms(p, x, y, every_path(range(1, len(x) + 1))),
 }
 
 

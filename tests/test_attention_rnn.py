@@ -33,19 +33,56 @@ def test_path_sum_equals_the_recursion_to_rounding(problem, attend):
     params, x, y, h0 = problem
     _, rec = att.loss_and_grads(params, x, y, h0, attend_to_h0=attend)
     paths = att.path_sum_grads(params, x, y, h0, attend_to_h0=attend)
-    assert set(paths) == set(rec) == set(params) | {"h0"}
-    for k in rec:
+    assert set(rec) == set(params) | {"h0"} and set(paths) == {"W", "U", "b", "h0"}
+    for k in paths:
         check(k, paths[k], rec[k])
 
 
-@pytest.mark.parametrize("variant", [dict(order="ascending"), dict(sign="y-yhat"),
-                                     dict(dZ_dh="value"), dict(dZ_dh="score")])
+def test_every_path_term_by_term_and_the_denominator_layout_sum_equal_the_recursion(problem):
+    params, x, y, h0 = problem
+    _, rec = att.loss_and_grads(params, x, y, h0)
+    terms = att.every_path(range(1, T + 1))
+    assert len(terms) == sum(t * (t + 1) // 2 for t in range(1, T + 1))
+    listed = att.path_terms(params, x, y, terms, h0)
+    cache = att.forward(params, x, h0)
+    d = (cache.p - np.eye(N_Y)[y]) @ params["V"]
+    dZ_dh_T = lambda t, m: att.attention_jacobian(cache, t, m).T
+    columns = att.denominator_path_sum(params["W"], x, cache.h, dZ_dh_T, d)
+    for k in ("W", "U", "b"):
+        check(k, listed[k], rec[k])
+        check(k, columns[k], rec[k])
+
+
+def _source_004_variants(params, x, y, h0):
+    """Source 004's readings of the path sum: the product upwards, the score or the
+    weight in place of dZ_t/dh_m, the output error with its sign flipped."""
+    cache = att.forward(params, x, h0)
+    d = (cache.p - np.eye(N_Y)[y]) @ params["V"]
+    jac_T = lambda t, m: att.attention_jacobian(cache, t, m).T
+    score = lambda t, m: cache.A[t - 1, m - 1] * np.eye(N_H)
+    weight = lambda t, m: cache.alpha[t - 1, m - 1] * np.eye(N_H)
+    upward = [(t, m, chain[::-1], k) for t, m, chain, k in att.every_path(range(1, T + 1))]
+    columns = lambda f, d: att.denominator_path_sum(params["W"], x, cache.h, f, d)["W"]
+    return {"ascending": att.path_terms(params, x, y, upward, h0)["W"],
+            "score": columns(score, d), "value": columns(weight, d),
+            "y-yhat": columns(jac_T, -d)}
+
+
+@pytest.mark.parametrize("variant", ["ascending", "score", "value", "y-yhat"])
 def test_source_004_variants_of_the_path_sum_fail_the_check(problem, variant):
     params, x, y, h0 = problem
-    wrong = att.path_sum_grads(params, x, y, h0, **variant)["W"]
+    wrong = _source_004_variants(params, x, y, h0)[variant]
     with pytest.raises(CheckFailed):
         check("W", wrong, central_grad(wrt(lambda p: att.loss(p, x, y, h0), params, "W"),
                                        params["W"]))
+
+
+@pytest.mark.parametrize("attend", [False, True])
+def test_attention_by_terms_equals_the_vectorised_attention(problem, attend):
+    params, x, y, h0 = problem
+    cache = att.forward(params, x, h0, attend)
+    for name, value in zip(("A", "alpha", "Z"), att.attention_by_terms(cache.h, attend)):
+        check(name, value, getattr(cache, name))
 
 
 @pytest.mark.parametrize("attend", [False, True])
@@ -108,15 +145,14 @@ def test_loss_is_complex_safe(problem):
     assert np.iscomplexobj(value) and np.imag(value) != 0.0
 
 
-def test_path_terms_reproduce_a_full_expansion_and_refuse_non_step_factors(problem):
+def test_path_terms_of_one_step_are_its_loss_gradient_and_refuse_non_step_factors(problem):
     params, x, y, h0 = problem
     t = 3
-    terms = [(m, [(j + 1, j) for j in range(m - 1, k - 1, -1)], k)
-             for m in range(1, t + 1) for k in range(1, m + 1)]
-    check("dL3/dW", att.path_terms(params, x, y, t, terms, h0),
-          att.path_sum_grads(params, x, y, h0, steps=[t])["W"])
+    dL3 = wrt(lambda p: att.step_losses(p, x, y, h0)[t - 1], params, "W")
+    check("dL3/dW", att.path_terms(params, x, y, att.every_path([t]), h0)["W"],
+          complex_step_grad(dL3, params["W"]))
     with pytest.raises(ValueError, match="one-step"):
-        att.path_terms(params, x, y, t, [(3, [(3, 1)], 1)], h0)
+        att.path_terms(params, x, y, [(3, 3, [(3, 1)], 1)], h0)
 
 
 @pytest.mark.parametrize("change, culprit", [
@@ -132,7 +168,8 @@ def test_path_terms_reproduce_a_full_expansion_and_refuse_non_step_factors(probl
 ])
 def test_bad_input_raises_valueerror_naming_the_culprit(problem, change, culprit):
     args = {**dict(zip(("params", "x", "y", "h0"), problem)), **change(*problem)}
-    for f in (att.loss_and_grads, att.loss, att.path_sum_grads):
+    for f in (att.loss_and_grads, att.loss, att.path_sum_grads,
+              lambda p, x, y, h0: att.path_terms(p, x, y, att.every_path([1]), h0)):
         with pytest.raises(ValueError, match=culprit):
             f(args["params"], args["x"], args["y"], args["h0"])
 
@@ -150,11 +187,3 @@ def test_time_backward_returns_seconds_per_form_and_length(single_thread):
     for seconds in out.values():
         assert seconds.shape == (2,) and np.all(seconds > 0)
 
-
-@pytest.mark.parametrize("order", ["descending", "ascending"])
-def test_recomputing_every_product_gives_the_same_path_sum(problem, order):
-    params, x, y, h0 = problem
-    fast = att.path_sum_grads(params, x, y, h0, order=order)
-    slow = att.path_sum_grads(params, x, y, h0, order=order, reuse=False)
-    for k in fast:
-        check(k, slow[k], fast[k])
