@@ -30,8 +30,7 @@ from . import lstm
 from .calculus import dsigmoid, dtanh, sigmoid
 
 __all__ = ["ORDER", "NAMES_000", "stack", "unstack", "pre_activations", "step_forward",
-           "step_backward", "loss", "loss_and_grads", "stacked_grads", "loss_of_I",
-           "loss_of_W_at_step"]
+           "step_backward", "loss", "loss_and_grads", "loss_of_I", "loss_of_W_at_step"]
 
 #: 001's names of the four blocks of z, in source 000's order (candidate, i, f, o).
 ORDER = ("c", "u", "f", "o")
@@ -61,7 +60,8 @@ def unstack(W, b, W_ya, b_y, n_x: int):
 
 
 def pre_activations(W, b, x_t, h_prev):
-    """``(z, I)``: the stacked pre-activations ``z = W I + b`` and ``I = [x_t; h_prev]``."""
+    """``(z, I)``: the stacked pre-activations ``z = W I + b`` and ``I = [x_t; h_prev]``
+    (equation ``lstm-stk-z``)."""
     I = np.concatenate([x_t, h_prev])
     return W @ I + b, I
 
@@ -77,7 +77,7 @@ def step_forward(W, b, x_t, h_prev, c_prev):
 
 
 def step_backward(W, dh, dc, cache):
-    """The backward pass of one stacked step.
+    """The backward pass of one stacked step (equations ``lstm-stk-dz``, ``lstm-stk-dI``).
 
     ``dh`` (n_a,) is the total gradient in h_t, ``dc`` (n_a,) the gradient reaching c_t
     from step t+1. Returns ``(dz, dI, dc_prev)``: ``dz`` (4 n_a,), ``dI = Wᵀ dz``
@@ -113,15 +113,10 @@ def loss_of_W_at_step(params, x, y, t: int, W, a0=None, c0=None):
     return lstm.step_loss(params, x, y, t, replace, None, a0, c0)
 
 
-def stacked_grads(grads):
-    """The gradients of ``W``, ``b`` assembled from the per-gate gradients of
-    :func:`lstm_notes.lstm.loss_and_grads` (the same blocks, transposed)."""
-    return stack(grads)
-
-
 def loss_and_grads(W, b, W_ya, b_y, x, y, h0=None, c0=None):
-    """Loss and ``(dW, db, dh0, dc0)`` by the stacked backward pass through time:
-    ``δW = Σ_t δz_t I_tᵀ``, ``δb = Σ_t δz_t``. The output layer is 001's."""
+    """Loss and ``(dW, db)`` by the stacked backward pass through time (equation
+    ``lstm-stk-dW``): ``δW = Σ_t δz_t I_tᵀ``, ``δb = Σ_t δz_t``. The output layer is
+    001's."""
     params = unstack(W, b, W_ya, b_y, np.shape(x)[1])
     p, x, y, h0, c0 = lstm.validated(params, x, y, h0, c0, allow_complex=False)
     T, n_x = x.shape
@@ -147,4 +142,4 @@ def loss_and_grads(W, b, W_ya, b_y, x, y, h0=None, c0=None):
         dW += np.outer(dz, caches[t]["I"])
         db += dz
         dh_next = dI[n_x:]
-    return float(J), (dW, db, dh_next, dc_next)
+    return float(J), (dW, db)
