@@ -44,7 +44,8 @@ from .calculus import dsigmoid, dtanh, sigmoid, softmax
 
 __all__ = ["PARAM_NAMES", "GATES", "shapes", "init_params", "cell_forward", "forward",
            "loss", "loss_and_grads", "batch_loss_and_grads", "state_jacobian",
-           "as_lstm_params", "OPEN_FORGET_BIAS", "cell_path", "state_map", "trajectory"]
+           "as_lstm_params", "OPEN_FORGET_BIAS", "cell_path", "state_map", "trajectory",
+           "states_as_displayed"]
 
 GATES = ("u", "o", "c")
 PARAM_NAMES = ("W_ua", "W_ux", "b_u", "W_oa", "W_ox", "b_o", "W_ca", "W_cx", "b_c",
@@ -210,6 +211,22 @@ def state_map(model, params, x, s_k, k: int, t: int):
     for s in range(k + 1, t + 1):
         a, c, _ = model.cell_forward(params, x[s - 1], a, c)
     return np.concatenate([c, a])
+
+
+def states_as_displayed(params, x, a0, c0) -> tuple[np.ndarray, np.ndarray]:
+    """Equation ``van-cec-cell`` evaluated as displayed, one step at a time, in columns:
+    ``g = sigmoid(W_ga^T a_{t-1} + W_gx^T x_t + b_g)`` for g = u, o, ``c~ = tanh(...)``,
+    ``c_t = c_{t-1} + u_t o c~_t``, ``a_t = o_t o tanh(c_t)``. Returns ``(a, c)``, each
+    (T+1, n_a) with row t the state after step t (no input checks)."""
+    a, c = [np.asarray(a0, float)], [np.asarray(c0, float)]
+    for t in range(1, x.shape[0] + 1):
+        def z(g):
+            return params[f"W_{g}a"].T @ a[t - 1] + params[f"W_{g}x"].T @ x[t - 1] \
+                + params[f"b_{g}"]
+        u, o, c_tilde = 1 / (1 + np.exp(-z("u"))), 1 / (1 + np.exp(-z("o"))), np.tanh(z("c"))
+        c.append(c[t - 1] + u * c_tilde)
+        a.append(o * np.tanh(c[t]))
+    return np.array(a), np.array(c)
 
 
 def trajectory(model, params, x, a0, c0):
