@@ -11,7 +11,7 @@ BUILDDIR ?= _build
 # -j auto: pages are read, hence executed, in parallel, one process per core.
 SPHINXOPTS ?= -W --keep-going -q -j auto
 
-.PHONY: html test bench live clean distclean
+.PHONY: html test bench mutants live clean distclean
 
 # .venv/.ready: the environment is set up (CI installs extra tools on top of it).
 $(VENV)/.ready: $(STAMP)
@@ -35,6 +35,13 @@ test: $(STAMP)
 # $(BUILDDIR)/bench.md and bench.json (tools/bench.py).
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py --out $(BUILDDIR)
+
+# mutants: prove that every check can fail. Mutates the code behind each labelled
+# equation's analytic side, re-runs its page and classes each mutant; samples 40 mutants of
+# the package too (tools/mutants.py). Writes $(BUILDDIR)/mutants.json, which the next
+# `make html` shows in the verification report; exits non-zero on any survivor.
+mutants: $(STAMP)
+	$(BIN)/python tools/mutants.py --out $(BUILDDIR)
 
 # live: build, then serve the site on http://127.0.0.1:8000 (as it is served when hosted).
 live: html

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
-import hashlib
 import os
 import subprocess
 import sys
@@ -59,11 +58,9 @@ nb_merge_streams = True
 
 # A digest of the package's sources: when any file of lstm_notes changes, this config
 # value changes and Sphinx re-reads, hence re-executes, every page.
-_digest = hashlib.sha256()
-for _path in sorted((ROOT / "lstm_notes").rglob("*.py")):
-    _digest.update(_path.relative_to(ROOT).as_posix().encode())
-    _digest.update(_path.read_bytes())
-lstm_notes_digest = _digest.hexdigest()
+from digest import package_digest  # noqa: E402  (docs/_ext/digest.py)
+
+lstm_notes_digest = package_digest(ROOT)
 
 # --- sources -----------------------------------------------------------------------
 root_doc = "index"

@@ -14,6 +14,12 @@
    recorded results once every page has run. A labelled equation of the book with no
    recorded check is listed as such and is a warning (an error under ``-W``).
 
+6. The sensitivity of each check (``make mutants``, ``tools/mutants.py``): when
+   ``<builddir>/mutants.json`` was written for the same sources (its digest equals
+   ``digest.sources_digest`` now), the report shows per equation how many of its
+   non-equivalent mutants its own check killed, and the summary the totals; otherwise
+   it says plainly that the sensitivity run is missing or stale, never old numbers.
+
 The same resolution (label -> page and printed number) serves ``{cite-bibtex}``, the
 BibTeX entries of the cite page: for the book, for one page, or for one equation with its
 permalink (``<html_baseurl><page>.html#equation-<label>``).
@@ -21,6 +27,7 @@ permalink (``<html_baseurl><page>.html#equation-<label>``).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections import defaultdict
@@ -30,6 +37,7 @@ from docutils import nodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from digest import sources_digest
 from lstm_notes.check import RECORD_ENV, TOLERANCES, load_records
 from lstm_notes.numdiff import METHOD_NAMES
 
@@ -127,6 +135,63 @@ def current_records(app) -> list[dict]:
     return records
 
 
+MUTANTS_FILE = "mutants.json"
+
+
+def mutation_report(path: Path, digest: str) -> tuple[dict | None, str]:
+    """The mutation run of ``make mutants`` if it belongs to these sources, else None and
+    the reason, in words a reader can act on."""
+    if not path.exists():
+        return None, ("No sensitivity run belongs to this build: `make mutants` has not "
+                      "been run on these sources.")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None, "The sensitivity run's file cannot be read; run `make mutants` again."
+    if data.get("digest") != digest:
+        return None, ("The sensitivity run on file was made for other sources (the pages "
+                      "or lstm_notes have changed since): its numbers are not shown; run "
+                      "`make mutants` again.")
+    return data, ""
+
+
+def _mutations(app) -> tuple[dict | None, str]:
+    cached = getattr(app, "_lstm_notes_mutations", None)
+    if cached is None:
+        root = Path(app.confdir)
+        path = Path(app.outdir).parent / MUTANTS_FILE
+        cached = mutation_report(path, sources_digest(root))
+        app._lstm_notes_mutations = cached
+    return cached
+
+
+def non_equivalent(counts: dict) -> int:
+    return counts["killed"] + counts["survived"] + counts["elsewhere"]
+
+
+def mutation_nodes(app) -> list[nodes.Node]:
+    """One paragraph: the totals of the sensitivity run, or why there are none."""
+    data, why = _mutations(app)
+    if data is None:
+        return [nodes.paragraph(text=why)]
+    labels = data["labels"]
+    total = {k: sum(v[k] for v in labels.values())
+             for k in ("killed", "survived", "equivalent", "elsewhere")}
+    moved = sum(non_equivalent(v) for v in labels.values())
+    without = sum(1 for v in labels.values() if non_equivalent(v) == 0)
+    text = (f"Sensitivity (make mutants, on these sources, {data['seconds']:.0f} s): of "
+            f"{moved} mutants of the formulas behind {len(labels)} labelled equations that "
+            f"changed a computed value, {total['killed']} were caught by the equation's own "
+            f"check, {total['elsewhere']} by an earlier check of the same page, and "
+            f"{total['survived']} by none; {total['equivalent']} changed nothing. "
+            f"{without} equations have no mutant that changes their value.")
+    pkg = data.get("package")
+    if pkg:
+        text += (f" Of {pkg['sampled']} mutants drawn at random from the package's formula "
+                 f"code, {pkg['killed']} fail the build.")
+    return [nodes.paragraph(text=text)]
+
+
 def _link(app, fromdoc: str, rec: dict) -> nodes.Node:
     if rec["docname"] is None:
         return nodes.paragraph("", "", nodes.literal(text=rec["label"]))
@@ -192,7 +257,7 @@ def summary_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
                      f"rtol {rtol:.0e}, atol {atol:.0e}{own}", _link(app, fromdoc, rec)])
     table = _table(["method", "worst max rel", "its max abs", "tolerance", "where"],
                    rows, [22, 12, 12, 20, 34])
-    return [para, table]
+    return [para, table, *mutation_nodes(app)]
 
 
 def all_equations(env) -> list[tuple[str, str, str]]:
@@ -261,7 +326,8 @@ def report_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
     by_page: dict[str, list] = defaultdict(list)
     for rec in checks:
         by_page[rec["docname"] or "(label not found)"].append(rec)
-    out: list[nodes.Node] = []
+    mutations = _mutations(app)[0]
+    out: list[nodes.Node] = [*mutation_nodes(app)]
     for docname, recs in by_page.items():
         title = app.env.titles.get(docname)
         # The page's title as nodes, so that math in it is typeset, not shown as TeX.
@@ -270,10 +336,12 @@ def report_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
         rows = [[_link(app, fromdoc, r), METHOD_NAMES[r["method"]], r["entries"],
                  f"{r['max_abs']:.1e}", f"{r['max_rel']:.1e}",
                  f"{r['atol']:.0e} + {r['rtol']:.0e}·|n|",
-                 "pass" if r["passed"] else "FAIL"] for r in recs]
+                 "pass" if r["passed"] else "FAIL", _killed(mutations, r["label"])]
+                for r in recs]
         out.append(heading)
         out.append(_table(["equation", "method", "entries", "max abs", "max rel",
-                           "tolerance", "status"], rows, [30, 22, 8, 10, 10, 16, 8]))
+                           "tolerance", "status", "mutants killed"], rows,
+                          [28, 20, 8, 10, 10, 16, 8, 10]))
     missing = unchecked_equations(app, records)
     if missing:
         out.append(nodes.rubric(text="Labelled equations without a recorded check"))
@@ -287,6 +355,16 @@ def report_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
             f"({getattr(app.config, 'build_date', '') or 'date unknown'})."))
         out.insert(0, build)
     return out
+
+
+def _killed(mutations: dict | None, label: str) -> str:
+    """"killed / non-equivalent" of the label's mutants, or a dash without a current run."""
+    if mutations is None:
+        return "–"
+    counts = mutations["labels"].get(label)
+    if counts is None:
+        return "not mutated"
+    return f"{counts['killed']} / {non_equivalent(counts)}"
 
 
 def _eq_key(eqno: str):

@@ -1,0 +1,227 @@
+"""Run a page's code cells in this process, one top-level statement at a time.
+
+The cells are read with myst-nb's own reader (``read_myst_markdown_notebook``), so the
+code is exactly what the build executes. Each run gets a fresh namespace; what a run
+needs from a page is recorded in a :class:`RunLog`:
+
+- every comparison made by ``check`` or ``erratum`` (through ``lstm_notes.check.compare``):
+  the label, the kind (check, corrected, as-written), a copy of the analytic value, the
+  tolerance and whether it passed;
+- every check or erratum call that raised, by label (that equation's check failed);
+- every other exception, by statement (the page crashed there).
+
+A failing statement does not stop the run: the next statement runs, so that one run tells
+which checks a change breaks. ``tools/mutants.py`` is built on this module.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+import lstm_notes  # noqa: E402
+import lstm_notes.check  # noqa: E402,F401  (the module; the package's `check` is the function)
+
+_check_module = sys.modules["lstm_notes.check"]
+
+CHECK_CALLS = ("check", "erratum")
+
+
+@dataclass
+class Statement:
+    """One top-level statement of a code cell."""
+
+    page: str           # docname, e.g. "lstm/bptt"
+    cell: int           # index among the page's code cells
+    index: int          # index among the page's statements
+    node: ast.stmt      # line numbers are those of the cell's source
+    source: str         # the cell's source
+
+    def text(self) -> str:
+        return ast.get_source_segment(self.source, self.node) or ast.unparse(self.node)
+
+    def location(self) -> str:
+        return f"{self.page}, cell {self.cell + 1}, line {self.node.lineno}"
+
+
+@dataclass
+class Comparison:
+    label: str
+    kind: str
+    value: np.ndarray | None
+    rtol: float
+    atol: float
+    passed: bool
+
+
+@dataclass
+class RunLog:
+    comparisons: list[Comparison] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)      # label -> message
+    crashed: list[tuple[int, str]] = field(default_factory=list)  # (statement, message)
+    seconds: float = 0.0
+
+    def values(self, label: str) -> list[Comparison]:
+        return [c for c in self.comparisons if c.label == label]
+
+
+def page_path(page: str) -> Path:
+    return DOCS / f"{page}.md"
+
+
+def all_pages() -> list[str]:
+    """Every page with code cells, as docnames, in a stable order."""
+    pages = []
+    for path in sorted(DOCS.rglob("*.md")):
+        if "_build" in path.parts or "_ext" in path.parts:
+            continue
+        if "```{code-cell}" in path.read_text():
+            pages.append(path.relative_to(DOCS).with_suffix("").as_posix())
+    return pages
+
+
+def read_cells(page: str) -> list[str]:
+    """The page's code cells, as myst-nb reads them."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    nb = read_myst_markdown_notebook(page_path(page).read_text())
+    return [cell.source for cell in nb.cells if cell.cell_type == "code"]
+
+
+def read_statements(page: str) -> list[Statement]:
+    out: list[Statement] = []
+    for n, source in enumerate(read_cells(page)):
+        tree = ast.parse(source, filename=f"{page}.md")
+        for node in tree.body:
+            out.append(Statement(page, n, len(out), node, source))
+    return out
+
+
+def check_label(call: ast.AST) -> str | None:
+    """The literal label of a ``check(...)`` or ``erratum(...)`` call, else None."""
+    if not isinstance(call, ast.Call):
+        return None
+    func = call.func
+    name = func.id if isinstance(func, ast.Name) else (
+        func.attr if isinstance(func, ast.Attribute) else None)
+    if name not in CHECK_CALLS or not call.args:
+        return None
+    first = call.args[0]
+    if isinstance(first, ast.Constant) and isinstance(first.value, str):
+        return first.value
+    return None
+
+
+class _Hooks:
+    """Wraps check, erratum and compare for the length of a run."""
+
+    def __init__(self, log: RunLog):
+        self.log = log
+        self.saved: list[tuple[object, str, object]] = []
+
+    def _set(self, owner, name, value):
+        self.saved.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, value)
+
+    def __enter__(self):
+        log = self.log
+        real_compare = _check_module.compare
+
+        def compare(label, analytic, numeric, rtol=None, atol=None, kind="check"):
+            result = real_compare(label, analytic, numeric, rtol=rtol, atol=atol, kind=kind)
+            try:
+                value = np.array(analytic, dtype=np.float64, copy=True)
+            except (TypeError, ValueError):
+                value = None
+            log.comparisons.append(Comparison(label, kind, value, result.rtol, result.atol,
+                                              result.passed))
+            return result
+
+        def guard(real):
+            def wrapper(label, *args, **kwargs):
+                try:
+                    return real(label, *args, **kwargs)
+                except Exception as err:  # the check itself failed (or could not run)
+                    log.failed.setdefault(str(label), f"{type(err).__name__}: {err}")
+                    raise
+            wrapper.__name__ = real.__name__
+            wrapper.__doc__ = real.__doc__
+            return wrapper
+
+        self._set(_check_module, "compare", compare)
+        for name in CHECK_CALLS:
+            wrapped = guard(getattr(_check_module, name))
+            self._set(_check_module, name, wrapped)
+            self._set(lstm_notes, name, wrapped)
+        return self
+
+    def __exit__(self, *exc):
+        for owner, name, value in reversed(self.saved):
+            setattr(owner, name, value)
+        self.saved.clear()
+        return False
+
+
+def run(statements: list[Statement], *, replace: dict[int, ast.stmt] | None = None,
+        stop_after: int | None = None, until=None) -> RunLog:
+    """Execute ``statements`` in a fresh namespace and return what happened.
+
+    ``replace`` maps a statement index to another statement (a mutant) to run instead.
+    ``stop_after``: the last statement index to run. ``until(log, index)`` is called after
+    each statement; when it returns True the run stops there.
+    """
+    import time
+
+    replace = replace or {}
+    log = RunLog()
+    namespace: dict = {"__name__": "__main__"}
+    start = time.perf_counter()
+    sink = io.StringIO()
+    with _Hooks(log), contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
+            warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for stmt in statements:
+            if stop_after is not None and stmt.index > stop_after:
+                break
+            node = replace.get(stmt.index, stmt.node)
+            module = ast.Module(body=[node], type_ignores=[])
+            ast.fix_missing_locations(module)
+            try:
+                code = compile(module, f"<{stmt.page}.md cell {stmt.cell + 1}>", "exec")
+                exec(code, namespace)
+            except Exception as err:  # noqa: BLE001 - a page may fail in any way
+                if not _is_check_failure(node, log):
+                    log.crashed.append((stmt.index, f"{type(err).__name__}: {err}"))
+            sink.seek(0)
+            sink.truncate()
+            if until is not None and until(log, stmt.index):
+                break
+    _close_figures()
+    log.seconds = time.perf_counter() - start
+    return log
+
+
+def _is_check_failure(node: ast.stmt, log: RunLog) -> bool:
+    labels = {check_label(n) for n in ast.walk(node)} - {None}
+    return bool(labels & set(log.failed))
+
+
+def _close_figures():
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close("all")
