@@ -13,7 +13,7 @@ Equations
 ``p = softmax(z)`` ->  ``dp/dz = diag(p) - p p^T``
 ``J = -y . log p``  ->  ``dJ/dp = -y / p``
 ``J = -y . log softmax(z)``  ->  ``dJ/dz = (sum y) p - y``,  ``p - y`` when ``sum y = 1``
-``h = tanh(W x)``  ->  ``dJ/dW = ((1 - h^2) o g) x^T``   (g = dJ/dh)
+``h = tanh(W x)``  ->  ``dJ/dW = delta x^T``, ``delta = (1 - h^2) o g``   (g = dJ/dh)
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ __all__ = [
     "cross_entropy_of_probs_grad",
     "affine_T",
     "affine_T_grads",
-    "linear",
     "linear_grads",
     "tanh_layer_grads",
     "hadamard_jacobian",
@@ -101,21 +100,18 @@ def affine_T_grads(W, a, g):
     return np.outer(a, g), g, W @ g
 
 
-def linear(W, x):
-    """``z = W x`` (``W`` is (n_out, n_in))."""
-    return W @ x
-
-
 def linear_grads(W, x, g):
-    """Gradients through ``z = W x`` given ``g = dJ/dz``: ``(g x^T, W^T g)``."""
+    """Gradients through ``z = W x`` given ``g = dJ/dz``: ``(g x^T, W^T g)`` (equation
+    ``calc-linear-grads``)."""
     return np.outer(g, x), W.T @ g
 
 
 def tanh_layer_grads(W, x, g):
-    """Gradients through ``h = tanh(W x)`` given ``g = dJ/dh``: ``(dz x^T, W^T dz)`` with
-    ``dz = (1 - h^2) o g``."""
-    dz = dtanh(np.tanh(W @ x)) * g
-    return np.outer(dz, x), W.T @ dz
+    """Through ``h = tanh(W x)`` given ``g = dJ/dh``: ``(delta x^T, delta)``, the gradient
+    in ``W`` and the gradient ``delta = (1 - h^2) o g`` in ``z = W x`` (equation
+    ``calc-tanh-layer``)."""
+    delta = dtanh(np.tanh(W @ x)) * g
+    return np.outer(delta, x), delta
 
 
 def hadamard_jacobian(y):
