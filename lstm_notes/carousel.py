@@ -183,9 +183,9 @@ def loss_and_grads(params, x, y, a0=None, c0=None) -> tuple[float, dict[str, np.
 
 def batch_loss_and_grads(params, x, y, a0=None, c0=None):
     """Summed loss and gradients over a batch (equation ``van-batch-grads``): ``x``
-    (T, B, n_x), ``y`` (T, B) int labels, initial states ``a0``, ``c0`` (B, n_a) (zeros if
-    None). Returns ``(loss, grads, probs)``: ``grads`` has every parameter and ``a0``,
-    ``c0`` (B, n_a); ``probs`` (T, B, n_y). No input checks (speed)."""
+    (T, B, n_x), ``y`` (T, B) int labels, initial states ``a0``, ``c0`` (B, n_a)
+    (zeros if None). Returns ``(loss, grads, probs)``: ``grads`` has every parameter
+    and ``a0``, ``c0`` (B, n_a); ``probs`` (T, B, n_y). No input checks (speed)."""
     B, n_a = x.shape[1], params["W_ua"].shape[0]
     a0 = np.zeros((B, n_a)) if a0 is None else a0
     c0 = np.zeros((B, n_a)) if c0 is None else c0
@@ -223,7 +223,8 @@ def states_as_displayed(params, x, a0, c0) -> tuple[np.ndarray, np.ndarray]:
         def z(g):
             return params[f"W_{g}a"].T @ a[t - 1] + params[f"W_{g}x"].T @ x[t - 1] \
                 + params[f"b_{g}"]
-        u, o, c_tilde = 1 / (1 + np.exp(-z("u"))), 1 / (1 + np.exp(-z("o"))), np.tanh(z("c"))
+        u, o = 1 / (1 + np.exp(-z("u"))), 1 / (1 + np.exp(-z("o")))
+        c_tilde = np.tanh(z("c"))
         c.append(c[t - 1] + u * c_tilde)
         a.append(o * np.tanh(c[t]))
     return np.array(a), np.array(c)

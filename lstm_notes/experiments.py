@@ -40,10 +40,11 @@ class LagRun:
 
     ``states[t]`` is s_t for t = 0..T (h_t for the RNN; (c_t, a_t) concatenated for an
     LSTM); ``deltas[l]`` is ``delta_{T-l}`` (:func:`lstm_notes.vanishing.backprop`);
-    ``last_state(s_k, k)`` re-runs steps k+1..T from s_k (complex-safe), the function whose
-    derivative ``deltas`` must be. For an LSTM, ``cell[l]`` is the part that stayed on
-    the cell path, ``(prod of the last l forget gates) o g_c`` (``van-lag-cell-path``),
-    and ``cell_last(c_k, k)`` gives c_T from c_k with the recorded a's fed to the gates.
+    ``last_state(s_k, k)`` re-runs steps k+1..T from s_k (complex-safe), the function
+    whose derivative ``deltas`` must be. For an LSTM, ``cell[l]`` is the part that
+    stayed on the cell path, ``(prod of the last l forget gates) o g_c``
+    (``van-lag-cell-path``), and ``cell_last(c_k, k)`` gives c_T from c_k with the
+    recorded a's fed to the gates.
     """
 
     states: np.ndarray
@@ -75,7 +76,8 @@ class LagRun:
         return lambda s_k: self.g @ self.last_state(s_k, k)
 
     def cell_loss_at(self, lag: int) -> Callable:
-        """``c_{T-lag} -> g_c . c_T`` along the cell path: its gradient is ``cell[lag]``."""
+        """``c_{T-lag} -> g_c . c_T`` along the cell path; its gradient is
+        ``cell[lag]``."""
         k, n = self.states.shape[0] - 1 - lag, self.cell.shape[1]
         return lambda c_k: self.g[:n] @ self.cell_last(c_k, k)
 
@@ -83,7 +85,8 @@ class LagRun:
 def rnn_lag_run(norm: float, T: int = 100, n_h: int = 16, n_x: int = 3, seed: int = 0
                 ) -> LagRun:
     """The tanh RNN ``h_t = tanh(W h_{t-1} + U x_t)`` with W of spectral norm ``norm``:
-    inputs N(0, 1), U with entries N(0, 1/n_x), h_0 = 0, a seeded unit gradient at h_T."""
+    inputs N(0, 1), U with entries N(0, 1/n_x), h_0 = 0, a seeded unit gradient at
+    h_T."""
     rng = np.random.default_rng(seed)
     W = scaled_to_spectral_norm(n_h, norm, seed)
     U = rng.standard_normal((n_h, n_x)) / np.sqrt(n_x)
@@ -99,9 +102,9 @@ def rnn_lag_run(norm: float, T: int = 100, n_h: int = 16, n_x: int = 3, seed: in
 def lstm_lag_run(forget_bias: float | None, T: int = 100, n_a: int = 16, n_x: int = 3,
                  seed: int = 0) -> LagRun:
     """An LSTM of :mod:`lstm_notes.lstm` with forget-gate bias ``forget_bias``, or the
-    carousel (f = 1, :mod:`lstm_notes.carousel`) for ``None``: inputs N(0, 1), zero initial
-    states, a seeded unit gradient on (c_T, a_T), sent back through the full state
-    Jacobians S_t of ``van-state-jacobian``."""
+    carousel (f = 1, :mod:`lstm_notes.carousel`) for ``None``: inputs N(0, 1), zero
+    initial states, a seeded unit gradient on (c_T, a_T), sent back through the full
+    state Jacobians S_t of ``van-state-jacobian``."""
     rng = np.random.default_rng(seed)
     if forget_bias is None:
         params, model = carousel.init_params(n_x, n_a, 1, seed=seed), carousel
@@ -183,11 +186,12 @@ def batch_loss(model, args: dict, x, y):
     sequence at a time through ``model``'s own ``loss`` (:mod:`lstm_notes.rnn` or
     :mod:`lstm_notes.carousel`). ``args`` holds the parameters and, optionally, initial
     states under the model's names (``a0``, ``c0`` for the carousel), each (B, n) with
-    row b for sequence b (zeros if absent). Complex-safe: the function whose gradient the
-    batched backward passes are checked against."""
+    row b for sequence b (zeros if absent). Complex-safe: the function whose gradient
+    the batched backward passes are checked against."""
     params = {k: args[k] for k in model.PARAM_NAMES}
     states = {k: v for k, v in args.items() if k not in params}
-    return sum(model.loss(params, x[:, b], y[:, b], **{k: v[b] for k, v in states.items()})
+    return sum(model.loss(params, x[:, b], y[:, b],
+                          **{k: v[b] for k, v in states.items()})
                for b in range(x.shape[1]))
 
 

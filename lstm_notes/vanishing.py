@@ -40,11 +40,12 @@ from .calculus import cross_entropy
 from .check import CheckFailed
 
 __all__ = [
-    "step_jacobians", "jacobian_between", "run_steps", "immediate_dW", "output_errors",
-    "output_grads", "bptt_terms", "bptt_term_outer", "bptt_recursion", "loss_with_offsets",
-    "other_grads", "product_norms", "norm_bound", "holds", "scaled_to_spectral_norm",
-    "rnn_product_norms", "lags", "bidiagonal", "power_norms", "tanh_rnn_states",
-    "powers_by_eig", "real_block_diagonal", "backprop", "source_003_T3_expansion",
+    "step_jacobians", "jacobian_between", "run_steps", "immediate_dW",
+    "output_errors", "output_grads", "bptt_terms", "bptt_term_outer",
+    "bptt_recursion", "loss_with_offsets", "other_grads", "product_norms",
+    "norm_bound", "holds", "scaled_to_spectral_norm", "rnn_product_norms", "lags",
+    "bidiagonal", "power_norms", "tanh_rnn_states", "powers_by_eig",
+    "real_block_diagonal", "backprop", "source_003_T3_expansion",
 ]
 
 
@@ -154,7 +155,7 @@ def other_grads(params, x, cache: rnn.Cache, y, delta) -> dict[str, np.ndarray]:
         dL/dV = sum_t (yhat_t - e_{y_t}) h_t^T   dL/dc = sum_t (yhat_t - e_{y_t})
     """
     h, err, T = cache.h, output_errors(cache, y), x.shape[0]
-    dz = [(1.0 - h[k] ** 2) * delta[k - 1] for k in range(1, T + 1)]   # dz[k-1] = D_k delta_k
+    dz = [(1.0 - h[k] ** 2) * delta[k - 1] for k in range(1, T + 1)]  # D_k delta_k
     return {
         "U": sum(np.outer(dz[k - 1], x[k - 1]) for k in range(1, T + 1)),
         "b": sum(dz[k - 1] for k in range(1, T + 1)),
@@ -217,9 +218,10 @@ def product_norms(J) -> np.ndarray:
 
 
 def norm_bound(h, W) -> np.ndarray:
-    """``B[t, k] = prod_{i=k+1..t} ||D_i||_2 ||W||_2`` with ``D_i = diag(1 - h_i^2)``, for
-    0 <= k <= t <= T (1 on the diagonal, NaN above it): the middle of the norm bound of
-    the page "Why gradients vanish or explode", one factor at a time. ``h`` (T+1, n_h)."""
+    """``B[t, k] = prod_{i=k+1..t} ||D_i||_2 ||W||_2``, ``D_i = diag(1 - h_i^2)``, for
+    0 <= k <= t <= T (1 on the diagonal, NaN above it): the middle of the norm bound
+    of the page "Why gradients vanish or explode", one factor at a time. ``h`` is
+    (T+1, n_h)."""
     T, w = h.shape[0] - 1, np.linalg.norm(W, 2)
     B = np.full((T + 1, T + 1), np.nan)
     for t in range(T + 1):
@@ -297,10 +299,11 @@ def powers_by_eig(M, n: int) -> tuple[np.ndarray, float]:
 
 
 def real_block_diagonal(lam) -> np.ndarray:
-    """A real matrix whose eigenvalues are ``lam`` (equation ``err-003-2c-limit``): a 1x1
-    block ``[lam_j]`` for a real entry, a 2x2 block ``[[a, -b], [b, a]]`` for a pair
-    ``a + ib, a - ib`` given next to each other (b > 0 first). Column j of its n-th power
-    has norm ``|lam_j|^n``: ``|lam| R`` with R a rotation, so its powers are ``|lam|^n R^n``."""
+    """A real matrix whose eigenvalues are ``lam`` (equation ``err-003-2c-limit``): a
+    1x1 block ``[lam_j]`` for a real entry, a 2x2 block ``[[a, -b], [b, a]]`` for a
+    pair ``a + ib, a - ib`` given next to each other (b > 0 first). Column j of its
+    n-th power has norm ``|lam_j|^n``: the 2x2 block is ``|lam| R``, R a rotation, so
+    its powers are ``|lam|^n R^n``."""
     lam = np.asarray(lam, dtype=complex)
     M = np.zeros((lam.size, lam.size))
     j = 0
@@ -318,10 +321,10 @@ def real_block_diagonal(lam) -> np.ndarray:
 
 
 def backprop(jacobians, g) -> np.ndarray:
-    """``delta_{T-l}`` for lags l = 0..T (row l), by the recursion of ``van-lag-backprop``:
-    ``delta_T = g`` (the gradient of a loss at the last step in the last state) and
-    ``delta_{s-1} = J_s^T delta_s``. ``jacobians[s-1]`` is the state Jacobian J_s of step
-    s (numerator layout); returns (T+1, n)."""
+    """``delta_{T-l}`` for lags l = 0..T (row l), by the recursion of
+    ``van-lag-backprop``: ``delta_T = g`` (the gradient of a loss at the last step in
+    the last state) and ``delta_{s-1} = J_s^T delta_s``. ``jacobians[s-1]`` is the state
+    Jacobian J_s of step s (numerator layout); returns (T+1, n)."""
     T = len(jacobians)
     out = np.empty((T + 1, len(g)))
     out[0] = g

@@ -94,3 +94,21 @@ def test_long_lag_batch_targets_the_first_symbol():
     assert x.shape == (6, 5, experiments.TASK_N_X) and y.shape == (6, 5)
     assert np.all(y[:-1] == 0) and np.all(y[-1] == 1 + np.argmax(x[0, :, :2], axis=1))
     assert np.all(x[-1, :, 3] == 1.0) and np.all(x[:-1, :, 3] == 0.0)
+
+
+def test_real_block_diagonal_has_the_given_eigenvalues_and_refuses_a_lone_complex_one():
+    z = 1.1 * np.exp(2j * np.pi / 3)
+    lam = np.array([-1.5, z, np.conj(z), 0.5])
+    M = van.real_block_diagonal(lam)
+    np.testing.assert_allclose(np.sort_complex(np.linalg.eigvals(M)), np.sort_complex(lam))
+    np.testing.assert_allclose(np.linalg.norm(np.linalg.matrix_power(M, 7), axis=0),
+                               np.abs(lam) ** 7, rtol=1e-13)
+    with pytest.raises(ValueError, match="conjugate"):
+        van.real_block_diagonal([z, 0.5])
+
+
+def test_lag_runs_send_the_gradient_back_through_the_state_jacobians():
+    run = experiments.rnn_lag_run(2.0, T=12, n_h=4)
+    assert run.deltas.shape == (13, 4) and np.isclose(run.norms[0], 1.0)
+    numeric = complex_step_grad(run.loss_at(5), run.states[12 - 5])
+    check("lag 5", run.deltas[5], numeric)
