@@ -83,6 +83,14 @@ class Estimate:
     def method_name(self) -> str:
         return METHOD_NAMES[self.method]
 
+    def along_directions(self) -> "Estimate":
+        """The derivatives along the random directions alone, ``value[j]`` along
+        ``directions[j]``, to compare with ``<G, v_j> = tr(G^T v_j)`` evaluated by hand
+        (equation ``calc-directional``) rather than by :func:`~lstm_notes.check.check`."""
+        if self.directions is None:
+            raise ValueError("only a random-direction estimate has directions")
+        return replace(self, directions=None)
+
     def apply(self, fn: Callable[[np.ndarray], np.ndarray]) -> "Estimate":
         """The same estimate rearranged (transposed, reshaped, a block taken), still
         carrying its method and so its tolerances."""
