@@ -58,7 +58,7 @@ PARAM_NAMES = ("W_fa", "W_fx", "b_f", "W_ua", "W_ux", "b_u", "W_oa", "W_ox", "b_
 GATES = ("f", "u", "o", "c")
 #: The quantities of one step that :func:`step_loss` can replace, in computation order.
 STEP_NODES = ("a_prev", "c_prev", "x", "z_f", "f", "z_u", "u", "z_o", "o", "z_c",
-              "c_tilde", "c", "a", "z_y", "y_hat")
+              "c_tilde", "c", "a", "z_y")
 
 
 def shapes(n_x: int, n_a: int, n_y: int) -> dict[str, tuple]:
@@ -73,13 +73,13 @@ def shapes(n_x: int, n_a: int, n_y: int) -> dict[str, tuple]:
     return {k: out[k] for k in PARAM_NAMES}
 
 
-def init_params(n_x: int, n_a: int, n_y: int, seed: int = 0, forget_bias: float = 0.0,
-                scale: float | None = None) -> dict[str, np.ndarray]:
-    """Seeded Gaussian weights (standard deviation ``scale``, default ``1/sqrt(n_a)``),
-    biases ``0.1·N(0, 1)`` except ``b_f``, which is exactly ``forget_bias`` everywhere
-    (nothing random) so that experiments can set it."""
+def init_params(n_x: int, n_a: int, n_y: int, seed: int = 0,
+                forget_bias: float = 0.0) -> dict[str, np.ndarray]:
+    """Seeded Gaussian weights (standard deviation ``1/sqrt(n_a)``), biases ``0.1·N(0, 1)``
+    except ``b_f``, which is exactly ``forget_bias`` everywhere (nothing random) so that
+    experiments can set it."""
     rng = np.random.default_rng(seed)
-    s = 1.0 / np.sqrt(n_a) if scale is None else float(scale)
+    s = 1.0 / np.sqrt(n_a)
     params = {}
     for name, shape in shapes(n_x, n_a, n_y).items():
         if name == "b_f":
@@ -266,7 +266,7 @@ def _forward(p, x, a0, c0, t_node=None, replace=None) -> Cache:
             gates[k][t - 1] = getattr(s, k)
         z = q["W_ya"].T @ a[t] + q["b_y"]                          # eq. 11
         z_y[t - 1] = here.get("z_y", z)
-        y_hat[t - 1] = here.get("y_hat", softmax(z_y[t - 1]))          # eq. 12
+        y_hat[t - 1] = softmax(z_y[t - 1])                            # eq. 12
     return Cache(a, c, gates["f"], gates["u"], gates["o"], gates["c_tilde"], z_y, y_hat)
 
 
@@ -276,10 +276,8 @@ def forward(params, x, a0=None, c0=None) -> Cache:
     return _forward(p, x, a0, c0)
 
 
-def _loss_from(cache: Cache, y, from_probs: bool = False):
+def _loss_from(cache: Cache, y):
     rows = np.arange(len(y))
-    if from_probs:
-        return -np.sum(np.log(cache.y_hat[rows, y]))
     z = cache.z_y
     shifted = z - np.max(z.real, axis=1, keepdims=True)
     log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
@@ -310,7 +308,7 @@ def step_loss(params, x, y, t: int, node, value=None, a0=None, c0=None):
         if name not in STEP_NODES and name not in PARAM_NAMES:
             raise ValueError(f"unknown node {name!r}; known: {STEP_NODES + PARAM_NAMES}")
     cache = _forward(p, x, a0, c0, t, replace)
-    return _loss_from(cache, y, from_probs="y_hat" in replace)
+    return _loss_from(cache, y)
 
 
 def _stacked(estimates):
@@ -346,7 +344,7 @@ def step_grad(params, x, y, t, node, a0=None, c0=None, method: str = "central"):
     point = {"a_prev": cache.a[t - 1], "c_prev": cache.c[t - 1], "x": x_t,
              "f": cache.f[t - 1], "u": cache.u[t - 1], "o": cache.o[t - 1],
              "c_tilde": cache.c_tilde[t - 1], "c": cache.c[t], "a": cache.a[t],
-             "z_y": cache.z_y[t - 1], "y_hat": cache.y_hat[t - 1]}
+             "z_y": cache.z_y[t - 1]}
     for g in GATES:
         point[f"z_{g}"] = (params[f"W_{g}a"].T @ cache.a[t - 1] + params[f"W_{g}x"].T @ x_t
                            + params[f"b_{g}"])

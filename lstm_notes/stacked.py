@@ -29,13 +29,11 @@ import numpy as np
 from . import lstm
 from .calculus import dsigmoid, dtanh, sigmoid
 
-__all__ = ["ORDER", "NAMES_000", "stack", "unstack", "pre_activations", "step_forward",
+__all__ = ["ORDER", "stack", "unstack", "pre_activations", "step_forward",
            "step_backward", "loss", "loss_and_grads", "loss_of_I", "loss_of_W_at_step"]
 
-#: 001's names of the four blocks of z, in source 000's order (candidate, i, f, o).
+#: 001's names of the four blocks of z, in source 000's order (candidate a, i, f, o).
 ORDER = ("c", "u", "f", "o")
-#: Source 000's names of the same blocks.
-NAMES_000 = ("a", "i", "f", "o")
 
 
 def stack(params):

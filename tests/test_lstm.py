@@ -108,7 +108,7 @@ def test_step_loss_with_the_computed_value_is_the_loss(problem):
     cache = lstm.forward(params, x, a0, c0)
     J = lstm.loss(params, x, y, a0, c0)
     for node, value in [("a", cache.a[3]), ("c", cache.c[3]), ("o", cache.o[2]),
-                        ("W_oa", params["W_oa"]), ("y_hat", cache.y_hat[2])]:
+                        ("W_oa", params["W_oa"]), ("z_y", cache.z_y[2])]:
         assert lstm.step_loss(params, x, y, 3, node, value, a0, c0) == pytest.approx(J, rel=1e-13)
 
 
