@@ -1,12 +1,13 @@
-"""Source 004's tanh RNN whose output attends over its own past states, and its gradients.
+"""Source 004's tanh RNN whose output attends over its own past states; its gradients.
 
 Equations (vectors are 1-D arrays standing for columns; biases are stored as ``(n,)``)::
 
-    h_t       = tanh(W h_{t-1} + U x_t + b)      t = 1..T, h_0 given   W (n_h, n_h), U (n_h, n_x)
-    A_{t,i}   = h_i . h_t                        i = 1..t  (i = 0..t with attend_to_h0=True)
+    h_t       = tanh(W h_{t-1} + U x_t + b)   t = 1..T, h_0 given
+                                            W (n_h, n_h), U (n_h, n_x), b (n_h,)
+    A_{t,i}   = h_i . h_t                     i = 1..t (i = 0..t with attend_to_h0=True)
     alpha_t   = softmax(A_{t,.})
     Z_t       = sum_i alpha_{t,i} h_i
-    Omega_t   = V Z_t + c                        V (n_y, n_h), c (n_y,)
+    Omega_t   = V Z_t + c                     V (n_y, n_h), c (n_y,)
     yhat_t    = softmax(Omega_t)
     L         = sum_t L_t,   L_t = -log yhat_t[y_t]
 
@@ -24,8 +25,10 @@ directly through the attention, ``delta_t`` the whole gradient of L in h_t)::
 The same gradients as a sum over paths (source 004, eq. 12 to 17, corrected), numerator
 layout, row vectors on the left::
 
-    dL/dW = sum_t sum_m sum_{k<=m} dL_t/dZ_t  dZ_t/dh_m  (dh_m/dh_{m-1} ... dh_{k+1}/dh_k)  dh_k/dW
-    dZ_t/dh_m     = alpha_{t,m} (I + (h_m - Z_t) h_t^T) + [m = t] sum_i alpha_{t,i} (h_i - Z_t) h_i^T
+    dL/dW = sum_t sum_m sum_{k<=m}
+                dL_t/dZ_t  dZ_t/dh_m  (dh_m/dh_{m-1} ... dh_{k+1}/dh_k)  dh_k/dW
+    dZ_t/dh_m     = alpha_{t,m} (I + (h_m - Z_t) h_t^T)
+                    + [m = t] sum_i alpha_{t,i} (h_i - Z_t) h_i^T
     dh_j/dh_{j-1} = diag(1 - h_j^2) W
 
 API (shared with :mod:`lstm_notes.rnn`, whose parameters, ``init_params`` and recurrence
@@ -57,10 +60,11 @@ import numpy as np
 
 from . import rnn
 from .calculus import softmax
-from .rnn import PARAM_NAMES, init_params, shapes, sizes  # noqa: F401  (the same parameters)
+from .rnn import PARAM_NAMES, init_params, shapes, sizes  # noqa: F401  (same params)
 
-__all__ = ["PARAM_NAMES", "shapes", "init_params", "example", "Cache", "states", "attention",
-           "attention_by_terms", "head", "forward", "step_losses", "loss", "loss_of_states",
+__all__ = ["PARAM_NAMES", "shapes", "init_params", "example", "Cache", "states",
+           "attention", "attention_by_terms", "head", "forward", "step_losses", "loss",
+           "loss_of_states",
            "attention_backward", "recurrence_backward", "backward", "loss_and_grads",
            "attention_jacobian", "path_sum_grads", "every_path", "path_terms",
            "denominator_path_sum", "FORMS", "time_backward"]
@@ -76,7 +80,8 @@ class Cache:
     ``Z``      (T, n_h)    ``Z[t-1]`` = Z_t
     ``Omega``  (T, n_y)    ``Omega[t-1]`` = Omega_t
     ``p``      (T, n_y)    ``p[t-1]`` = yhat_t
-    ``first``  0 or 1      the first attended state (1: h_1..h_t; 0: h_0..h_t); S = T+1-first
+    ``first``  0 or 1      the first attended state (1: h_1..h_t; 0: h_0..h_t);
+                           S = T + 1 - first
     """
 
     h: np.ndarray
@@ -108,12 +113,12 @@ def attention(h, attend_to_h0: bool = False):
     """
     first = _first(attend_to_h0)
     T = h.shape[0] - 1
-    H = h[first:]                                         # the attended states, (S, n_h)
+    H = h[first:]                                       # the attended states, (S, n_h)
     mask = np.arange(H.shape[0])[None, :] + first <= np.arange(1, T + 1)[:, None]
-    A = (h[1:] @ H.T) * mask                              # A[t-1, j] = h_t . h_{j+first}
+    A = (h[1:] @ H.T) * mask                            # A[t-1, j] = h_t . h_{j+first}
     shift = np.max(np.where(mask, A.real, -np.inf), axis=1, keepdims=True)
     e = np.exp(A - shift) * mask
-    alpha = e / np.sum(e, axis=1, keepdims=True)          # softmax over the attended states
+    alpha = e / np.sum(e, axis=1, keepdims=True)        # softmax over attended states
     return A, alpha, alpha @ H
 
 
@@ -122,8 +127,9 @@ def attention_by_terms(h, attend_to_h0: bool = False):
     att-model-Z; att-model-h0 and err-004-ranges with ``attend_to_h0``), one term at a
     time in plain loops, to check the vectorised :func:`attention` against::
 
-        A_{t,i} = h_i . h_t,   alpha_{t,i} = exp A_{t,i} / sum_{k=first}^{t} exp A_{t,k},
-        Z_t = sum_{i=first}^{t} alpha_{t,i} h_i          (first = 0 with attend_to_h0, else 1)
+        A_{t,i} = h_i . h_t,
+        alpha_{t,i} = exp A_{t,i} / sum_{k=first}^{t} exp A_{t,k},
+        Z_t = sum_{i=first}^{t} alpha_{t,i} h_i   (first = 0 with attend_to_h0, else 1)
 
     ``h`` (T+1, n_h), float64. Returns ``(A, alpha, Z)`` in the layout of :class:`Cache`
     (column ``i - first`` holds state i; zero where step t does not attend).
@@ -149,14 +155,14 @@ states = rnn.states
 
 
 def head(params, h, attend_to_h0: bool = False):
-    """Everything after the recurrence: ``(A, alpha, Z, Omega, yhat)`` from the states."""
+    """After the recurrence: ``(A, alpha, Z, Omega, yhat)``, from the states."""
     A, alpha, Z = attention(h, attend_to_h0)
     Omega = Z @ params["V"].T + params["c"]
     return A, alpha, Z, Omega, softmax(Omega)
 
 
 def forward(params, x, h0, attend_to_h0: bool = False) -> Cache:
-    """The forward pass (complex-safe): the recurrence, then the attention and output."""
+    """The forward pass (complex-safe): the recurrence, then attention and output."""
     h = states(params, x, h0)
     return Cache(h, *head(params, h, attend_to_h0), _first(attend_to_h0))
 
@@ -169,13 +175,14 @@ def step_losses(params, x, y, h0=None, attend_to_h0: bool = False) -> np.ndarray
 
 
 def loss(params, x, y, h0=None, attend_to_h0: bool = False):
-    """The summed cross-entropy ``L``; accepts complex128 inputs for the complex step."""
+    """The summed cross-entropy ``L``; accepts complex128 inputs (complex step)."""
     return np.sum(step_losses(params, x, y, h0, attend_to_h0))
 
 
 def loss_of_states(params, h, y, attend_to_h0: bool = False):
-    """``L`` computed from given states ``h`` (T+1, n_h), each an independent variable (the
-    recurrence is not re-run): its gradient is the attention's direct gradient ``e``."""
+    """``L`` computed from given states ``h`` (T+1, n_h), each an independent variable
+    (the recurrence is not re-run): its gradient is the attention's direct gradient
+    ``e``."""
     p = head(params, h, attend_to_h0)[4]
     return -np.sum(np.log(p[np.arange(len(y)), y]))
 
@@ -207,13 +214,14 @@ def attention_backward(params, cache: Cache, y):
 
 def recurrence_backward(params, x, cache: Cache, e):
     """The recurrence in reverse: ``delta_T = e_T``, ``dz_t = (1 - h_t^2) o delta_t``,
-    ``delta_{t-1} = e_{t-1} + W^T dz_t``; the weight gradients sum ``dz_t`` once per step.
+    ``delta_{t-1} = e_{t-1} + W^T dz_t``; the weight gradients sum ``dz_t`` once per
+    step.
 
     Returns ``(grads, delta)``: grads of ``W, U, b, h0`` and delta (T+1, n_h), the whole
     gradient of L in each state (``delta[0]`` = dL/dh0)."""
     WT, h = params["W"].T, cache.h
     T, dtanh = x.shape[0], 1.0 - cache.h ** 2
-    delta, dz = np.zeros(h.shape), np.zeros(h.shape)     # dz[t]: step t's pre-activation
+    delta, dz = np.zeros(h.shape), np.zeros(h.shape)   # dz[t]: step t's pre-activation
     delta[T] = e[T]
     for t in range(T, 0, -1):
         dz[t] = dtanh[t] * delta[t]
@@ -236,11 +244,12 @@ def loss_and_grads(params, x, y, h0=None, attend_to_h0: bool = False
     """The loss and the gradient of every parameter and of ``h0`` (float64 only)."""
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
     cache = forward(p, x, h0, attend_to_h0)
-    return float(-np.sum(np.log(cache.p[np.arange(len(y)), y]))), backward(p, x, y, cache)
+    L = float(-np.sum(np.log(cache.p[np.arange(len(y)), y])))
+    return L, backward(p, x, y, cache)
 
 
 def example(T: int = 7, n_x: int = 3, n_h: int = 5, n_y: int = 4, seed: int = 0):
-    """The pages' seeded example: ``params, x (T, n_x), y (T,), h0 (n_h,)`` (h0 nonzero)."""
+    """The seeded example: ``params, x (T, n_x), y (T,), h0 (n_h,)``, h0 nonzero."""
     rng = np.random.default_rng(seed + 1)
     return (init_params(n_x, n_h, n_y, seed=seed), rng.standard_normal((T, n_x)),
             rng.integers(0, n_y, T), 0.5 * rng.standard_normal(n_h))
@@ -249,7 +258,8 @@ def example(T: int = 7, n_x: int = 3, n_h: int = 5, n_y: int = 4, seed: int = 0)
 def attention_jacobian(cache: Cache, t: int, m: int) -> np.ndarray:
     """``dZ_t / dh_m`` (n_h, n_h), numerator layout, every other state held fixed::
 
-        alpha_{t,m} (I + (h_m - Z_t) h_t^T)  +  [m = t] sum_i alpha_{t,i} (h_i - Z_t) h_i^T
+        alpha_{t,m} (I + (h_m - Z_t) h_t^T)
+        +  [m = t] sum_i alpha_{t,i} (h_i - Z_t) h_i^T
 
     (value and key paths of h_m; the second term is h_t's path as the query). Zero when
     step t does not attend to h_m (m > t, or m = 0 without attend_to_h0).
@@ -257,7 +267,8 @@ def attention_jacobian(cache: Cache, t: int, m: int) -> np.ndarray:
     h, first = cache.h, cache.first
     n, T = h.shape[1], h.shape[0] - 1
     if not (1 <= t <= T and 0 <= m <= T):
-        raise ValueError(f"need 1 <= t <= T and 0 <= m <= T (T = {T}), got t={t}, m={m}")
+        raise ValueError(f"need 1 <= t <= T and 0 <= m <= T (T = {T}), "
+                         f"got t={t}, m={m}")
     if m < first or m > t:
         return np.zeros((n, n))
     a = cache.alpha[t - 1]
@@ -275,9 +286,11 @@ def path_sum_grads(params, x, y, h0=None, attend_to_h0: bool = False
     (att-paths-W, att-paths-U, att-paths-b, att-paths-h0)::
 
         dL/dtheta = sum_t sum_{m<=t} sum_{k<=m} r_t J_{t,m} P_{m,k} dh_k/dtheta
-        r_t = (yhat_t - e_{y_t})^T V,  J_{t,m} = dZ_t/dh_m,  P_{m,k} = dh_m/dh_{m-1}...dh_{k+1}/dh_k
+        r_t = (yhat_t - e_{y_t})^T V,  J_{t,m} = dZ_t/dh_m,
+        P_{m,k} = dh_m/dh_{m-1} ... dh_{k+1}/dh_k
 
-    and ``dL/dh0 = sum_t sum_m r_t J_{t,m} P_{m,0}``. Every path term is formed and added
+    and ``dL/dh0 = sum_t sum_m r_t J_{t,m} P_{m,0}``. Every path term is formed and
+    added
     on its own; the product P is extended by one factor as k decreases, so the cost is
     O(T^3) products of n_h x n_h matrices (:func:`path_terms` forms every chain from
     scratch instead). Returns a dict with ``W, U, b, h0``.
@@ -293,14 +306,14 @@ def path_sum_grads(params, x, y, h0=None, attend_to_h0: bool = False
     for t in range(1, T + 1):
         r = g[t - 1] @ V                                  # dL_t/dZ_t, a row
         for m in range(cache.first, t + 1):
-            s = r @ attention_jacobian(cache, t, m)       # dL_t/dh_m along the edge h_m -> Z_t
-            P = np.eye(n)                                 # dh_m/dh_k, k = m: empty product
+            s = r @ attention_jacobian(cache, t, m)   # dL_t/dh_m along h_m -> Z_t
+            P = np.eye(n)                             # dh_m/dh_k, k = m: empty product
             for k in range(m, 0, -1):
-                dz = (s @ P) * (1.0 - h[k] ** 2)          # times dh_k/d(theta), h_{k-1} fixed
+                dz = (s @ P) * (1.0 - h[k] ** 2)      # times dh_k/dtheta, h_{k-1} fixed
                 grads["W"] += np.outer(dz, h[k - 1])
                 grads["U"] += np.outer(dz, x[k - 1])
                 grads["b"] += dz
-                P = P @ step_jac[k]                       # one factor more: dh_m/dh_{k-1}
+                P = P @ step_jac[k]                   # one factor more: dh_m/dh_{k-1}
             grads["h0"] += s @ P
     return grads
 
@@ -327,7 +340,7 @@ def path_terms(params, x, y, terms, h0=None, attend_to_h0: bool = False
     cache = forward(p, x, h0, attend_to_h0)
     W, V, h = p["W"], p["V"], cache.h
     g = _output_errors(cache, y)
-    out = {"W": np.zeros_like(W), "U": np.zeros_like(p["U"]), "b": np.zeros_like(p["b"])}
+    out = {k: np.zeros_like(p[k]) for k in ("W", "U", "b")}
     for t, m, chain, k in terms:
         s = g[t - 1] @ V @ attention_jacobian(cache, t, m)
         for a, b in chain:
@@ -347,9 +360,11 @@ def denominator_path_sum(W, x, h, factor, d) -> dict[str, np.ndarray]:
     sum in denominator layout, columns multiplied from the right, one term at a time::
 
         sum_{t=1}^{T} sum_{m=1}^{t} sum_{k=1}^{m} diag(1 - h_k^2)
-            (prod_{j=k}^{m-1} W^T diag(1 - h_{j+1}^2)) factor(t, m) d_t  [h_{k-1}^T | x_k^T | 1]
+            (prod_{j=k}^{m-1} W^T diag(1 - h_{j+1}^2)) factor(t, m) d_t
+            times h_{k-1}^T (for W), x_k^T (for U), 1 (for b)
 
-    with the product formed from scratch for every term, j increasing from left to right.
+    with the product formed from scratch for every term, j increasing from left to
+    right.
     ``W`` (n_h, n_h), ``x`` (T, n_x), ``h`` (T+1, n_h) the states; ``factor(t, m)`` an
     (n_h, n_h) matrix standing for (dZ_t/dh_m)^T; ``d`` (T, n_h) with ``d[t-1]`` = d_t.
     Returns a dict with ``W, U, b``."""
@@ -380,7 +395,8 @@ FORMS = {
 def time_backward(T_values, repeats: int = 3, seed: int = 0, forms=tuple(FORMS),
                   n_x: int = 3, n_h: int = 5, n_y: int = 4, single_thread: bool = True
                   ) -> dict[str, np.ndarray]:
-    """Seconds per gradient computation (forward pass included) of each form in ``forms``
+    """Seconds per gradient computation (forward pass included) of each form in
+    ``forms``
     for each sequence length in ``T_values``: the minimum over ``repeats`` runs, timed
     with ``time.perf_counter`` on seeded random data. Returns {form: array of seconds}.
 
@@ -388,11 +404,12 @@ def time_backward(T_values, repeats: int = 3, seed: int = 0, forms=tuple(FORMS),
     BLAS uses one thread: on a small machine a multi-threaded BLAS makes the T x T
     products of the attention erratic, and the fitted slopes with them.
     """
-    args = dict(T_values=[int(T) for T in T_values], repeats=int(repeats), seed=int(seed),
-                forms=list(forms), n_x=n_x, n_h=n_h, n_y=n_y)
+    args = dict(T_values=[int(T) for T in T_values], repeats=int(repeats),
+                seed=int(seed), forms=list(forms), n_x=n_x, n_h=n_h, n_y=n_y)
     if single_thread:
         env = {**os.environ, **{v: "1" for v in _THREAD_VARIABLES}}
-        code = ("import json, sys; from lstm_notes.attention_rnn import time_backward as f; "
+        code = ("import json, sys; "
+                "from lstm_notes.attention_rnn import time_backward as f; "
                 "r = f(**json.loads(sys.argv[1]), single_thread=False); "
                 "print(json.dumps({k: v.tolist() for k, v in r.items()}))")
         out = subprocess.run([sys.executable, "-c", code, json.dumps(args)], env=env,
