@@ -107,9 +107,9 @@ def linear_grads(W, x, g):
 
 
 def tanh_layer_grads(W, x, g):
-    """Through ``h = tanh(W x)`` given ``g = dJ/dh``: ``(delta x^T, delta)``, the gradient
-    in ``W`` and the gradient ``delta = (1 - h^2) o g`` in ``z = W x`` (equation
-    ``calc-tanh-layer``)."""
+    """Through ``h = tanh(W x)`` given ``g = dJ/dh``: ``(delta x^T, delta)``, the
+    gradient in ``W`` and the gradient ``delta = (1 - h^2) o g`` in ``z = W x``
+    (equation ``calc-tanh-layer``)."""
     delta = dtanh(np.tanh(W @ x)) * g
     return np.outer(delta, x), delta
 

@@ -75,7 +75,7 @@ def step_forward(W, b, x_t, h_prev, c_prev):
 
 
 def step_backward(W, dh, dc, cache):
-    """The backward pass of one stacked step (equations ``lstm-stk-dz``, ``lstm-stk-dI``).
+    """The backward pass of one stacked step (``lstm-stk-dz``, ``lstm-stk-dI``).
 
     ``dh`` (n_a,) is the total gradient in h_t, ``dc`` (n_a,) the gradient reaching c_t
     from step t+1. Returns ``(dz, dI, dc_prev)``: ``dz`` (4 n_a,), ``dI = Wᵀ dz``
