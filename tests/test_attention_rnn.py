@@ -38,7 +38,7 @@ def test_path_sum_equals_the_recursion_to_rounding(problem, attend):
         check(k, paths[k], rec[k])
 
 
-def test_every_path_term_by_term_and_the_denominator_layout_sum_equal_the_recursion(problem):
+def test_path_terms_and_the_denominator_layout_sum_equal_the_recursion(problem):
     params, x, y, h0 = problem
     _, rec = att.loss_and_grads(params, x, y, h0)
     terms = att.every_path(range(1, T + 1))
@@ -61,7 +61,8 @@ def _source_004_variants(params, x, y, h0):
     jac_T = lambda t, m: att.attention_jacobian(cache, t, m).T
     score = lambda t, m: cache.A[t - 1, m - 1] * np.eye(N_H)
     weight = lambda t, m: cache.alpha[t - 1, m - 1] * np.eye(N_H)
-    upward = [(t, m, chain[::-1], k) for t, m, chain, k in att.every_path(range(1, T + 1))]
+    every = att.every_path(range(1, T + 1))
+    upward = [(t, m, chain[::-1], k) for t, m, chain, k in every]
     columns = lambda f, d: att.denominator_path_sum(params["W"], x, cache.h, f, d)["W"]
     return {"ascending": att.path_terms(params, x, y, upward, h0)["W"],
             "score": columns(score, d), "value": columns(weight, d),
@@ -81,7 +82,8 @@ def test_source_004_variants_of_the_path_sum_fail_the_check(problem, variant):
 def test_attention_by_terms_equals_the_vectorised_attention(problem, attend):
     params, x, y, h0 = problem
     cache = att.forward(params, x, h0, attend)
-    for name, value in zip(("A", "alpha", "Z"), att.attention_by_terms(cache.h, attend)):
+    literal = att.attention_by_terms(cache.h, attend)
+    for name, value in zip(("A", "alpha", "Z"), literal):
         check(name, value, getattr(cache, name))
 
 
@@ -145,7 +147,7 @@ def test_loss_is_complex_safe(problem):
     assert np.iscomplexobj(value) and np.imag(value) != 0.0
 
 
-def test_path_terms_of_one_step_are_its_loss_gradient_and_refuse_non_step_factors(problem):
+def test_path_terms_of_one_step_give_its_loss_gradient_and_refuse_bad_factors(problem):
     params, x, y, h0 = problem
     t = 3
     dL3 = wrt(lambda p: att.step_losses(p, x, y, h0)[t - 1], params, "W")
