@@ -9,6 +9,7 @@ from lstm_notes import (
     check,
     complex_step_grad,
     differential,
+    directional,
     jacobian,
     wrt,
 )
@@ -68,3 +69,13 @@ def test_estimate_apply_keeps_the_method(rng):
     z = rng.standard_normal(4)
     est = jacobian(C.softmax, z, "complex-step")
     assert est.apply(np.transpose).method == "complex-step"
+
+
+def test_along_directions_keeps_the_method_and_needs_directions(rng):
+    W = rng.standard_normal((3, 2))
+    est = directional(lambda w: np.sum(np.tanh(w)), W, k=3, seed=2)
+    alone = est.along_directions()
+    assert alone.method == "directional" and alone.directions is None
+    np.testing.assert_array_equal(alone.value, est.value)
+    with pytest.raises(ValueError, match="random-direction"):
+        jacobian(C.softmax, rng.standard_normal(3)).along_directions()
