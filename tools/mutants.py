@@ -125,7 +125,7 @@ def _variants(node: ast.AST) -> list[tuple[str, ast.AST]]:
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         out.append(("drop the minus sign", c(node.operand)))
     elif isinstance(node, ast.Return) and node.value is not None \
-            and not isinstance(node.value, (ast.Tuple, ast.Dict, ast.Call, ast.Constant)):
+            and not isinstance(node.value, (ast.Tuple, ast.Dict, ast.Constant)):
         out.append(("negate the returned value",
                     ast.Return(ast.UnaryOp(ast.USub(), c(node.value)))))
     elif isinstance(node, ast.Attribute) and node.attr == "T" and isinstance(node.ctx, ast.Load):
@@ -364,11 +364,12 @@ _NO_ARGS = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
 
 
 def traced_baseline(statements: list[Statement]):
-    """Run the page once, recording the lines of ``lstm_notes`` each statement runs:
-    {statement index: ({(module, line)} run for the analytic side or shared,
-    {(module, line)} run inside numerical differentiation)}, and the run's log."""
-    lines: dict[int, tuple[set, set]] = {}
-    current: list[tuple[set, set]] = [(set(), set())]
+    """Run the page once, recording the lines of ``lstm_notes`` each statement runs, as
+    {statement index: (lines run outside a check's numerical argument, lines run by the
+    numerical argument of a check, lines run inside numerical differentiation)}, each a
+    set of (module, line); and the run's log."""
+    lines: dict[int, tuple[set, set, set]] = {}
+    current: list[tuple[set, set, set]] = [(set(), set(), set())]
     modules: dict[str, str | None] = {}
 
     def module_of(frame):
@@ -386,20 +387,18 @@ def traced_baseline(statements: list[Statement]):
         finally:
             marked[0] -= 1
 
-    def numeric(frame) -> bool:
-        if marked[0]:
-            return True
+    def side(frame) -> int:
         while frame is not None:
             if module_of(frame) in NUMERIC_SIDE:
-                return True
+                return 2
             frame = frame.f_back
-        return False
+        return 1 if marked[0] else 0
 
     def global_trace(frame, event, arg):
         module = module_of(frame)
         if module is None:
             return None
-        bucket = current[0][1 if numeric(frame) else 0]
+        bucket = current[0][side(frame)]
         bucket.add((module, frame.f_code.co_firstlineno))
 
         def local(frame, event, arg):
@@ -410,7 +409,7 @@ def traced_baseline(statements: list[Statement]):
 
     def until(log, index):
         lines[index] = current[0]
-        current[0] = (set(), set())
+        current[0] = (set(), set(), set())
         return False
 
     replace = {}
@@ -543,13 +542,11 @@ def classify(label: str, base: pagerun.RunLog, new: pagerun.RunLog) -> tuple[str
     return "survived", ""
 
 
-def _stops(label: str, base: pagerun.RunLog, last: int):
+def _stops(label: str, last: int):
     """When a mutant's run can stop: at the first failure (the build stops there too), or
-    once the label's last check ran with its value unmoved."""
+    once the label's last check has run (what comes after cannot save a weak check)."""
     def until(log, index):
-        if log.failed or log.crashed:
-            return True
-        return index >= last and not _moved(base.values(label), log.values(label))
+        return bool(log.failed or log.crashed) or index >= last
     return until
 
 
@@ -568,6 +565,9 @@ class Mutant:
         return f"{self.where}: {self.what}"
 
 
+_NO_LINES = (frozenset(), frozenset(), frozenset())
+
+
 def page_mutants(statements, site: CheckSite, lines, rng, per_label: int):
     """The mutants of one label: of its analytic statements, then of the package lines
     they run; at most ``per_label`` of each, drawn with ``rng``."""
@@ -579,19 +579,18 @@ def page_mutants(statements, site: CheckSite, lines, rng, per_label: int):
             local.append(Mutant(f"{stmt.page}.md cell {stmt.cell + 1} line {line}", desc,
                                 None, index, k, v))
     # The package lines behind the analytic side: those run by its own statements and by
-    # the check call, less those that the numerical side runs too (inside numerical
-    # differentiation, or in statements that feed only the numerical side) and those run
-    # by statements feeding both sides. A change there moves both sides: it changes the
-    # point of evaluation or the model being differentiated, not the formula under check.
-    other_side = set()
+    # the check call outside its numerical argument, less those run inside numerical
+    # differentiation (the model being differentiated) and those run by statements that
+    # feed both sides (the point of evaluation): a change there is not a change of the
+    # formula under check. Lines that the numerical argument runs too stay: when the two
+    # sides share them, a change moves both and the check is weak.
+    excluded = set()
     for index in site.numeric_only | site.analytic_only | site.shared | set(site.statements):
-        plain, under_numdiff = lines.get(index, (set(), set()))
-        other_side |= under_numdiff
-        if index in site.numeric_only | site.shared:
-            other_side |= plain
+        plain, _, differentiated = lines.get(index, _NO_LINES)
+        excluded |= differentiated | (plain if index in site.shared else set())
     ran: dict[str, set[int]] = {}
     for index in site.analytic_only | set(site.statements):
-        for module, line in lines.get(index, (set(), set()))[0] - other_side:
+        for module, line in lines.get(index, _NO_LINES)[0] - excluded:
             if module.split(".")[-1] in NOT_FORMULA | NUMERIC_SIDE:
                 continue
             ran.setdefault(module, set()).add(line)
@@ -624,8 +623,8 @@ class Book:
 
     def pages_running(self, module: str, line: int) -> list[str]:
         return [p for p, by_stmt in self.lines.items()
-                if any((module, line) in plain or (module, line) in numeric
-                       for plain, numeric in by_stmt.values())]
+                if any((module, line) in bucket for buckets in by_stmt.values()
+                       for bucket in buckets)]
 
 
 _BOOK = Book()
@@ -651,13 +650,13 @@ def mutate_page(args) -> dict:
         rng = random.Random(zlib.crc32(label.encode()))
         counts = {"page": page, "killed": 0, "survived": 0, "equivalent": 0, "elsewhere": 0,
                   "crashed": 0, "survivors": [], "elsewhere_by": [], "crashes": []}
-        until = _stops(label, base, max(site.statements))
+        until = _stops(label, max(site.statements))
         for mutant in page_mutants(stmts, site, lines, rng, per_label):
             log = run_mutant(stmts, mutant, until=until)
             verdict, detail = classify(label, base, log)
             counts[verdict] += 1
             if verdict == "survived":
-                where = _killed_on_other_pages(mutant, page) if mutant.unit else ""
+                where = _caught_elsewhere(mutant, page)
                 counts["survivors"].append(
                     mutant.describe() + (f" (caught on {where})" if where else ""))
             elif verdict == "elsewhere":
@@ -668,16 +667,17 @@ def mutate_page(args) -> dict:
     return {"page": page, "labels": labels}
 
 
-def _killed_on_other_pages(mutant: Mutant, page: str) -> str:
-    """The first other page whose checks fail (or which raises) under a package mutant."""
-    for other in pagerun.all_pages():
-        if other == page:
-            continue
-        stmts, _, base = _BOOK.page(other)
-        module, line_text = mutant.unit.module, mutant.where.split(":")[1].split()[0]
-        if other not in _BOOK.pages_running(module, int(line_text)):
-            continue
-        log = run_mutant(stmts, mutant, until=lambda log, i: bool(log.failed or log.crashed))
+def _caught_elsewhere(mutant: Mutant, page: str) -> str:
+    """Where the book catches a surviving mutant after all: a later check of its page or,
+    for a mutant of lstm_notes, another page that runs the mutated line."""
+    stop = lambda log, i: bool(log.failed or log.crashed)  # noqa: E731
+    pages = [page]
+    if mutant.unit is not None:
+        line = int(mutant.where.split(":")[1].split()[0])
+        pages += [p for p in pagerun.all_pages() if p != page and _BOOK.page(p)
+                  and p in _BOOK.pages_running(mutant.unit.module, line)]
+    for other in pages:
+        log = run_mutant(_BOOK.page(other)[0], mutant, until=stop)
         if log.failed:
             return f"{other}: {', '.join(sorted(log.failed))}"
         if log.crashed:
@@ -692,8 +692,11 @@ def formula_modules() -> list[str]:
 
 
 def package_mode(n: int, seed: int) -> dict:
-    """Sample ``n`` mutants of the formula code of lstm_notes; each is killed when a page
-    that runs the mutated line fails a check or raises."""
+    """Draw mutants of the formula code of lstm_notes until ``n`` of them change what the
+    book shows. A mutant is killed when a page that runs the mutated line fails a check or
+    raises; equivalent (not counted in ``n``, listed) when every such page shows exactly
+    what it showed before (every value compared, every printed line); it survives
+    otherwise, or when no page runs the line."""
     pages = pagerun.all_pages()
     for page in pages:
         _BOOK.page(page)
@@ -706,26 +709,44 @@ def package_mode(n: int, seed: int) -> dict:
             for k, v, desc, line in mutation_points(unit.node):
                 candidates.append(Mutant(f"lstm_notes/{module}.py:{line} {unit.qualname}",
                                          desc, unit, None, k, v))
-    rng = random.Random(seed)
-    sample = rng.sample(candidates, min(n, len(candidates)))
-    killed, survivors, crashed = 0, [], 0
-    for mutant in sample:
+    order = random.Random(seed).sample(candidates, len(candidates))
+    killed, survivors, equivalent = 0, [], []
+    for mutant in order:
+        if killed + len(survivors) >= n:
+            break
         line = int(mutant.where.split(":")[1].split()[0])
         running = sorted(_BOOK.pages_running(mutant.unit.module, line), key=cost.get)
-        verdict = None
+        verdict = "equivalent" if running else "survived"
         for page in running:
             stmts = _BOOK.statements[page]
             log = run_mutant(stmts, mutant, until=lambda log, i: bool(log.failed or log.crashed))
             if log.failed or log.crashed:
                 verdict = "killed"
                 break
+            if _observable_change(_BOOK.baseline[page], log):
+                verdict = "survived"
         if verdict == "killed":
             killed += 1
+        elif verdict == "equivalent":
+            equivalent.append(mutant.describe())
         else:
-            why = "no page runs this line" if not running else "every page passes"
+            why = "every page that runs it passes" if running else "no page runs this line"
             survivors.append(f"{mutant.describe()} ({why})")
-    return {"sampled": len(sample), "candidates": len(candidates), "seed": seed,
-            "killed": killed, "survivors": survivors, "crashed": crashed}
+    return {"sampled": killed + len(survivors), "candidates": len(candidates), "seed": seed,
+            "killed": killed, "survivors": survivors, "equivalent": equivalent}
+
+
+def _observable_change(base: pagerun.RunLog, new: pagerun.RunLog) -> bool:
+    """Whether a run shows the reader anything else: a value on either side of a check,
+    or a printed line."""
+    if base.output != new.output or len(base.comparisons) != len(new.comparisons):
+        return True
+    for b, n in zip(base.comparisons, new.comparisons):
+        for x, y in ((b.value, n.value), (b.numeric, n.numeric)):
+            if (x is None) != (y is None) or (x is not None and (
+                    x.shape != y.shape or not np.array_equal(x, y))):
+                return True
+    return False
 
 
 # --- the command -------------------------------------------------------------------
@@ -765,8 +786,9 @@ def summary(report: dict) -> str:
     pkg = report.get("package")
     if pkg:
         lines.append(f"Package: {pkg['killed']} of {pkg['sampled']} sampled mutants killed "
-                     f"(target: all), drawn from {pkg['candidates']} (seed {pkg['seed']}): "
-                     f"{ok(pkg['killed'] == pkg['sampled'])}")
+                     f"(target: all; {len(pkg['equivalent'])} more drawn changed nothing a "
+                     f"page shows), drawn from {pkg['candidates']} (seed {pkg['seed']}): "
+                     f"{ok(not pkg['survivors'])}")
         for s in pkg["survivors"]:
             lines.append(f"    survived: {s}")
     for err in report.get("errors", []):
@@ -811,8 +833,8 @@ def main(argv=None) -> int:
     print(summary(report))
     print(f"Written {out / 'mutants.json'} in {report['seconds']:.0f} s.")
     survivors = sum(len(v["survivors"]) for v in labels.values())
-    pkg = report.get("package") or {"killed": 0, "sampled": 0}
-    return 1 if errors or survivors or pkg["killed"] != pkg["sampled"] else 0
+    pkg_survivors = (report.get("package") or {}).get("survivors", [])
+    return 1 if errors or survivors or pkg_survivors else 0
 
 
 if __name__ == "__main__":

@@ -64,6 +64,7 @@ class Comparison:
     label: str
     kind: str
     value: np.ndarray | None
+    numeric: np.ndarray | None
     rtol: float
     atol: float
     passed: bool
@@ -74,6 +75,7 @@ class RunLog:
     comparisons: list[Comparison] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)      # label -> message
     crashed: list[tuple[int, str]] = field(default_factory=list)  # (statement, message)
+    output: list[str] = field(default_factory=list)  # what each statement printed
     seconds: float = 0.0
 
     def values(self, label: str) -> list[Comparison]:
@@ -127,6 +129,14 @@ def check_label(call: ast.AST) -> str | None:
     return None
 
 
+def _copy(value) -> np.ndarray | None:
+    value = getattr(value, "value", value)  # an Estimate holds its array in .value
+    try:
+        return np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        return None
+
+
 class _Hooks:
     """Wraps check, erratum and compare for the length of a run."""
 
@@ -144,12 +154,8 @@ class _Hooks:
 
         def compare(label, analytic, numeric, rtol=None, atol=None, kind="check"):
             result = real_compare(label, analytic, numeric, rtol=rtol, atol=atol, kind=kind)
-            try:
-                value = np.array(analytic, dtype=np.float64, copy=True)
-            except (TypeError, ValueError):
-                value = None
-            log.comparisons.append(Comparison(label, kind, value, result.rtol, result.atol,
-                                              result.passed))
+            log.comparisons.append(Comparison(label, kind, _copy(analytic), _copy(numeric),
+                                              result.rtol, result.atol, result.passed))
             return result
 
         def guard(real):
@@ -207,6 +213,7 @@ def run(statements: list[Statement], *, replace: dict[int, ast.stmt] | None = No
             except Exception as err:  # noqa: BLE001 - a page may fail in any way
                 if not _is_check_failure(node, log):
                     log.crashed.append((stmt.index, f"{type(err).__name__}: {err}"))
+            log.output.append(sink.getvalue())
             sink.seek(0)
             sink.truncate()
             if until is not None and until(log, stmt.index):
