@@ -47,6 +47,8 @@ __all__ = [
     "directional",
     "jacobian",
     "differential",
+    "central_steps",
+    "direction_step",
     "step_study",
     "as_float64",
     "wrt",
@@ -121,9 +123,10 @@ def wrt(f: Callable[[dict], float], params: dict, name: str) -> Callable[[np.nda
     return of
 
 
-def _steps(x: np.ndarray, rel: float) -> np.ndarray:
-    """Per-entry steps ``rel * max(1, |x_i|)``, rounded so that x + h is exact."""
-    h = rel * np.maximum(1.0, np.abs(x))
+def central_steps(x: np.ndarray) -> np.ndarray:
+    """Per-entry central-difference steps ``eps^(1/3) * max(1, |x_i|)``, rounded so that
+    ``x + h`` is exact (equation ``calc-central``)."""
+    h = CENTRAL_STEP * np.maximum(1.0, np.abs(x))
     return (x + h) - x
 
 
@@ -186,16 +189,17 @@ def directional(
     rng = np.random.default_rng(seed)
     dirs = rng.standard_normal((k,) + x.shape)
     dirs /= np.sqrt(np.sum(dirs.reshape(k, -1) ** 2, axis=1)).reshape((k,) + (1,) * x.ndim)
-    vals = np.empty(k)
-    if complex_step:
-        for j in range(k):
-            vals[j] = np.imag(_scalar(_complex_call(f, x + 1j * COMPLEX_STEP * dirs[j]), "f"))
-            vals[j] /= COMPLEX_STEP
-        return Estimate(vals, "directional-complex", COMPLEX_STEP, dirs)
-    h = CENTRAL_STEP * max(1.0, float(np.max(np.abs(x), initial=0.0)))
-    for j in range(k):
-        vals[j] = (_scalar(f(x + h * dirs[j]), "f") - _scalar(f(x - h * dirs[j]), "f")) / (2 * h)
-    return Estimate(vals, "directional", h, dirs)
+    scalar = _scalar_valued(f)
+    along = [differential(scalar, x, d, "complex-step" if complex_step else "central")
+             for d in dirs]
+    method = "directional-complex" if complex_step else "directional"
+    return Estimate(np.array([e.value for e in along]), method, along[0].step, dirs)
+
+
+def direction_step(x: np.ndarray) -> float:
+    """The central-difference step along a direction at ``x``:
+    ``eps^(1/3) * max(1, max_i |x_i|)`` (equation ``calc-directional``)."""
+    return CENTRAL_STEP * max(1.0, float(np.max(np.abs(x), initial=0.0)))
 
 
 def jacobian(f: Callable[[np.ndarray], np.ndarray], x, method: str = "central",
@@ -210,7 +214,7 @@ def jacobian(f: Callable[[np.ndarray], np.ndarray], x, method: str = "central",
     out_shape = np.asarray(f(x)).shape
     jac = np.empty(out_shape + x.shape)
     if method == "central":
-        steps = _steps(x, CENTRAL_STEP)
+        steps = central_steps(x)
         for i in np.ndindex(x.shape):
             xp = x.copy()
             xm = x.copy()
@@ -243,7 +247,7 @@ def differential(f: Callable[[np.ndarray], np.ndarray], x, dx, method: str = "co
         value = np.imag(_complex_call(f, x + 1j * COMPLEX_STEP * dx)) / COMPLEX_STEP
         return Estimate(np.asarray(value, dtype=np.float64), "complex-step", COMPLEX_STEP)
     if method == "central":
-        h = CENTRAL_STEP * max(1.0, float(np.max(np.abs(x), initial=0.0)))
+        h = direction_step(x)
         value = (np.asarray(f(x + h * dx)) - np.asarray(f(x - h * dx))) / (2 * h)
         return Estimate(np.asarray(value, dtype=np.float64), "central", h)
     raise ValueError(f"unknown method {method!r}; use 'central' or 'complex-step'")

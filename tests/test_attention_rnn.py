@@ -5,6 +5,7 @@ import pytest
 
 from lstm_notes import CheckFailed, central_grad, check, complex_step_grad, jacobian, rnn, wrt
 from lstm_notes import attention_rnn as att
+from lstm_notes.timing import time_backward
 
 N_X, N_H, N_Y, T = 3, 5, 4, 7
 
@@ -184,7 +185,7 @@ def test_attend_to_h0_must_be_a_boolean(problem):
 
 @pytest.mark.parametrize("single_thread", [False, True])
 def test_time_backward_returns_seconds_per_form_and_length(single_thread):
-    out = att.time_backward([4, 8], repeats=1, seed=0, single_thread=single_thread)
+    out = time_backward([4, 8], repeats=1, seed=0, single_thread=single_thread)
     assert set(out) == set(att.FORMS)
     for seconds in out.values():
         assert seconds.shape == (2,) and np.all(seconds > 0)

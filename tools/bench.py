@@ -11,7 +11,7 @@ with the same sphinx-build command as `make html`:
 4. the worst error per method, from the records the checks wrote during build 1
    (``<doctrees>/checks/*.json``, read with ``lstm_notes.check.load_records``);
 5. the attention RNN's gradient cost against the sequence length T
-   (``lstm_notes.attention_rnn.time_backward``), with the fitted exponent of T.
+   (``lstm_notes.timing.time_backward``), with the fitted exponent of T.
 
 Printed as a table, each figure against its target, and written to ``<out>/bench.md`` and
 ``<out>/bench.json``. The targets live here only, never in the tests: a slow machine
@@ -97,9 +97,9 @@ def execution_times(doctrees: Path) -> dict:
 def attention_cost() -> dict | str:
     """{form: {"T": [...], "seconds": [...], "exponent": p}} or why it was skipped."""
     try:
-        from lstm_notes.attention_rnn import time_backward
+        from lstm_notes.timing import time_backward
     except ImportError as err:
-        return f"skipped: lstm_notes.attention_rnn.time_backward is not available ({err})"
+        return f"skipped: lstm_notes.timing.time_backward is not available ({err})"
     out = {}
     for forms, Ts in ((("reverse-mode recursion",), T_REVERSE), (("sum over paths",), T_PATHS)):
         try:
