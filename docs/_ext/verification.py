@@ -242,10 +242,17 @@ def summary_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
     labels = {r["label"] for r in checks}
     failed = [r for r in checks if not r["passed"]]
     errata = {r["label"] for r in records if r.get("kind") == "as-written"}
+    by_method = defaultdict(int)
+    for r in checks:
+        by_method[r["method"]] += 1
+    kinds = ", ".join(f"{n} against {METHOD_NAMES[m]}" for m, n in
+                      sorted(by_method.items(), key=lambda item: -item[1]))
     para = nodes.paragraph(text=(
         f"This build checked {len(labels)} labelled equations with {len(checks)} "
-        f"numerical comparisons ({len(failed)} failed) and showed {len(errata)} "
-        f"formulas of the sources failing their checks."
+        f"comparisons ({kinds}; {len(failed)} failed) and showed {len(errata)} "
+        f"formulas of the sources failing their checks. \"Two exact forms\" compares the "
+        f"formula with a literal, term-by-term evaluation of it or with a second "
+        f"algorithm; the others with numerical differentiation."
     ))
     rows = []
     for method, rec in sorted(_worst_by_method(records).items()):
