@@ -43,7 +43,8 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_design",
     "sphinxcontrib.bibtex",
-    "verification",
+    "verification",  # docs/_ext: the guarantee, the report, the cite entries
+    "site_tweaks",  # docs/_ext: MathJax shipped with the site, social tags, math in titles
 ]
 
 # --- the guarantee -----------------------------------------------------------------
@@ -88,33 +89,10 @@ numfig_secnum_depth = 2  # equations numbered part.page.n, e.g. (1.3.2)
 math_numsep = "."
 math_eqref_format = "({number})"
 
-import mathjax as _mathjax_pkg  # noqa: E402  (django-static-mathjax: MathJax 3.2.2 files)
-
-MATHJAX_SRC = Path(_mathjax_pkg.__file__).parent / "static" / "mathjax" / "es5"
 html_static_path = ["docs/_static"]
 mathjax_path = "mathjax/tex-mml-chtml.js"
 # MathJax finds its fonts and extensions next to the script it was loaded from.
 mathjax3_config = {"tex": {"tags": "none"}}
-
-
-def _copy_mathjax(app, exception):
-    """Ship the MathJax files the pages load (the combined component, its fonts and the
-    TeX extensions it may load on demand) inside the built site."""
-    if exception is not None or app.builder.format != "html":
-        return
-    import shutil
-
-    dest = Path(app.outdir) / "_static" / "mathjax"
-    for part in ["tex-mml-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions",
-                 "ui", "a11y", "adaptors"]:
-        src = MATHJAX_SRC / part
-        target = dest / part
-        if src.is_dir():
-            shutil.copytree(src, target, dirs_exist_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, target)
-
 
 # --- citations -------------------------------------------------------------------
 # One bibliography page (docs/bibliography.md); in the text {cite:t}`key` reads
@@ -130,9 +108,9 @@ bibtex_reference_style = "author_year"
 SITE_URL = "https://lstm-notes.github.io/verified-lstm-gradients/"
 REPOSITORY_URL = "https://github.com/lstm-notes/verified-lstm-gradients"
 html_baseurl = os.environ.get("READTHEDOCS_CANONICAL_URL", SITE_URL)
-DESCRIPTION = ("Gradient derivations for LSTMs and RNNs, from matrix calculus to "
-               "backpropagation through time and attention, each equation checked "
-               "against numerical differentiation when the site is built.")
+site_description = ("Gradient derivations for LSTMs and RNNs, from matrix calculus to "
+                    "backpropagation through time and attention, each equation checked "
+                    "against an independent computation when the site is built.")
 
 # --- theme -----------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
@@ -165,82 +143,3 @@ copybutton_prompt_text = r">>> |\.\.\. "
 copybutton_prompt_is_regexp = True
 # Copy the code of a cell, not the one-line result printed under it.
 copybutton_exclude = ".linenos, .gp, .go"
-
-
-def _page_context(app, pagename, templatename, context, doctree):
-    """Per page: the social description (Open Graph and Twitter card tags, no new
-    dependency) and the footer's link to the cite page, relative to this page."""
-    import re
-    from html import escape, unescape
-
-    # The title as plain text: no tags, and inline math as its TeX without delimiters.
-    title = re.sub(r"<[^>]+>", "", context.get("title") or project)
-    title = unescape(title).replace("\\(", "").replace("\\)", "")
-    url = html_baseurl.rstrip("/") + "/" + pagename + ".html"
-    tags = {
-        "description": DESCRIPTION,
-        "og:title": f"{title} | {project}" if pagename != root_doc else project,
-        "og:description": DESCRIPTION,
-        "og:type": "book" if pagename == root_doc else "article",
-        "og:url": url,
-        "og:site_name": project,
-        "twitter:card": "summary",
-    }
-    meta = "".join(
-        f'<meta {"name" if key in ("description", "twitter:card") else "property"}='
-        f'"{key}" content="{escape(value, quote=True)}" />\n'
-        for key, value in tags.items())
-    context["metatags"] = context.get("metatags", "") + meta
-    footer = context.get("theme_extra_footer")
-    if footer and "{cite}" in footer:
-        context["theme_extra_footer"] = footer.replace(
-            "{cite}", app.builder.get_relative_uri(pagename, "cite"))
-
-
-def _math_titles(app) -> dict:
-    """Plain text -> title nodes, for every page or section title that contains math."""
-    from docutils import nodes
-    from sphinx.util.nodes import clean_astext
-
-    cached = getattr(app, "_lstm_notes_math_titles", None)
-    if cached is not None:
-        return cached
-    env = app.env
-    found = {clean_astext(title): title for title in env.titles.values()
-             if next(title.findall(nodes.math), None) is not None}
-    trees = {}
-    for docname, labelid, sectname in env.get_domain("std").labels.values():
-        if "\\" not in sectname or sectname in found or docname not in env.all_docs:
-            continue
-        if docname not in trees:
-            trees[docname] = env.get_doctree(docname)
-        for node in trees[docname].findall(nodes.section):
-            if labelid in node["ids"] and isinstance(node[0], nodes.title):
-                found[sectname] = node[0]
-                break
-    app._lstm_notes_math_titles = found
-    return found
-
-
-def _typeset_titles_in_links(app, doctree, docname):
-    """A {doc} or {ref} link without its own text shows the target's title, but Sphinx
-    gives it as plain text, so a title with math would show its raw TeX. Put the title's
-    nodes (math included, for MathJax to typeset) in the link instead."""
-    from docutils import nodes
-
-    for inline in list(doctree.findall(nodes.inline)):
-        if (isinstance(inline.parent, nodes.reference) and "\\" in inline.astext()
-                and {"doc", "std-ref"} & set(inline["classes"])):
-            title = _math_titles(app).get(inline.astext())
-            if title is not None:
-                inline[:] = [child.deepcopy() for child in title.children]
-
-
-def setup(app):
-    # MathJax on every page, not only on pages with equations: page titles with math
-    # appear in the navigation of every page (and in genindex and search).
-    app.set_html_assets_policy("always")
-    app.add_config_value("build_date", build_date, "html")
-    app.connect("build-finished", _copy_mathjax)
-    app.connect("html-page-context", _page_context)
-    app.connect("doctree-resolved", _typeset_titles_in_links)

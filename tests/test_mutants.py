@@ -156,3 +156,4 @@ def test_the_sources_digest_changes_with_a_page(tmp_path):
     before = sources_digest(tmp_path)
     (tmp_path / "docs" / "a.md").write_text("y")
     assert sources_digest(tmp_path) != before
+

@@ -79,11 +79,25 @@ def on_env_before_read_docs(app, env, docnames):
         shutil.rmtree(record_dir(app))
 
 
-def _failed_docs(env) -> dict[str, dict]:
+def _nb_metadata_collector():
+    """myst-nb's record of each page's execution, the one internal of myst-nb the
+    guarantee relies on (PITFALLS 28). If it moves, the build must stop, not go on
+    without knowing which pages failed; tests/test_extension.py breaks first."""
     try:
         from myst_nb.sphinx_ import NbMetadataCollector
-    except ImportError:  # pragma: no cover
-        return {}
+    except ImportError as err:
+        raise RuntimeError(
+            "myst_nb.sphinx_.NbMetadataCollector is gone: the verification extension "
+            "cannot tell which pages failed to execute; pin the myst-nb version of "
+            "pyproject.toml or port docs/_ext/verification.py") from err
+    if not callable(getattr(NbMetadataCollector, "get_exec_data", None)):
+        raise RuntimeError("myst-nb's NbMetadataCollector has no get_exec_data any more; "
+                           "port docs/_ext/verification.py")
+    return NbMetadataCollector
+
+
+def _failed_docs(env) -> dict[str, dict]:
+    NbMetadataCollector = _nb_metadata_collector()
     failed = {}
     for docname in env.found_docs:
         data = NbMetadataCollector.get_exec_data(env, docname)
