@@ -48,10 +48,12 @@ def test_source_003_expansions_differ_from_the_gradient(example):
     g, J = van.output_grads(params, cache, y4), van.step_jacobians(params["W"], cache.h)
     imm = [van.immediate_dW(cache.h[s], cache.h[s + 1]) for s in range(4)]
     truth = rnn.loss_and_grads(params, x4, y4, h0=h0)[1]["W"]
-    for reading in ("first", "second"):
-        assert np.abs(van.source_003_T3_expansion(g, J, imm, reading) - truth).max() > 1e-3
-    with pytest.raises(ValueError, match="unknown reading"):
-        van.source_003_T3_expansion(g, J, imm, "third")
+    right = [(t, k, k) for t in range(4) for k in range(t + 1)]
+    np.testing.assert_allclose(van.source_003_T3_expansion(g, J, imm, right), truth,
+                               rtol=1e-12, atol=1e-14)
+    for terms, one in ((van.SOURCE_003_FIRST, False), (van.SOURCE_003_SECOND, True)):
+        wrong = van.source_003_T3_expansion(g, J, imm, terms, one_diagonal=one)
+        assert np.abs(wrong - truth).max() > 1e-3
 
 
 def test_holds_raises_when_the_inequality_is_broken(capsys):
@@ -75,7 +77,8 @@ def test_spectral_norm_scaling_and_the_pascanu_bound():
 
 
 def test_non_normal_matrix_grows_before_it_decays():
-    norms = van.power_norms(van.bidiagonal([0.9, 0.88, 0.86, 0.84, 0.82], 2.0), 150)
+    W = np.diag([0.9, 0.88, 0.86, 0.84, 0.82]) + 2.0 * np.eye(5, k=1)
+    norms = van.power_norms(W, 150)
     assert norms.max() > 1e3 and norms[150] < 1.0
 
 
