@@ -132,15 +132,18 @@ def lag_rows(rnn_runs: dict, lstm_runs: dict) -> dict[str, np.ndarray]:
     rows = {f"tanh RNN, sigma_max {s:g}": r.norms for s, r in rnn_runs.items()}
     for b, r in lstm_runs.items():
         name = "carousel, f = 1" if b is None else f"LSTM, forget bias {b:+g}"
-        rows[name], rows[name + ", cell path"] = r.norms, r.cell_norms
+        rows[name], rows[f"{name}, cell path"] = r.norms, r.cell_norms
     return rows
 
 
-def lag_table(rows: dict, at=(10, 50, 100)) -> str:
-    """The curves' values at a few lags, as a fixed-width table."""
-    lines = [f"{'':31s}" + "".join(f"{'lag ' + str(l):>10s}" for l in at)]
-    lines += [f"{name:31s}" + "".join(f"{v[l]:10.1e}" for l in at) for name, v in rows.items()]
-    return "\n".join(lines)
+def lag_table(rows: dict, at) -> str:
+    """The curves' values at the lags ``at``, as a fixed-width table (formatting only:
+    every number is a curve's value)."""
+    lags = "".join(f"{'lag ' + str(l):>10s}" for l in at)
+    header = f"{'':31s}{lags}"
+    lines = [f"{name:31s}{''.join(f'{v[l]:10.1e}' for l in at)}"
+             for name, v in rows.items()]
+    return "\n".join([header, *lines])
 
 
 def long_lag_batch(T: int, B: int, rng) -> tuple[np.ndarray, np.ndarray]:
