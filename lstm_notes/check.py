@@ -25,7 +25,6 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 import numpy as np
 
 from ._validate import finite_float64
@@ -188,27 +187,55 @@ def check(label: str, analytic, numeric, *, rtol: float | None = None,
     return result
 
 
-class ErratumResult(NamedTuple):
+@dataclass
+class ErratumResult:
     """What an erratum measured: the formula as written (a result, or why it cannot be
-    evaluated) and the corrected one."""
+    evaluated), the corrected one, and, for a formula with named defects, the result with
+    each defect alone and with each defect alone switched off. Unpacks as
+    ``as_written, corrected``."""
 
     as_written: CheckResult | str
     corrected: CheckResult
+    defects: dict[str, tuple[CheckResult, CheckResult]] | None = None
+
+    def __iter__(self):
+        return iter((self.as_written, self.corrected))
 
     def _ipython_display_(self):
-        # erratum() has printed both lines already.
+        # erratum() has printed its lines already.
         pass
 
 
-def erratum(label: str, *, as_written, corrected, numeric, rtol: float | None = None,
-            atol: float | None = None) -> ErratumResult:
+def erratum(label: str, *, numeric, as_written=None, corrected=None, formula=None,
+            defects=(), rtol: float | None = None, atol: float | None = None
+            ) -> ErratumResult:
     """Show a source's formula failing its check next to the corrected one passing.
 
-    ``as_written`` is the source's formula evaluated (an array, or a callable that
-    evaluates it; if evaluating raises, the formula cannot be computed as written and the
-    reason is reported). ``corrected`` must pass; ``as_written`` must fail, otherwise the
+    Two ways to state the source's formula:
+
+    - ``formula`` and ``defects`` (defect isolation, the preferred way): ``formula(**flags)``
+      is the corrected computation, and each name in ``defects`` is a keyword flag that
+      switches on one of the source's defects. As written is ``formula`` with every
+      defect on, corrected with none. Each defect is also measured alone and switched off
+      alone, and printed as a small table; a defect that passes its check alone is not an
+      error (or the check cannot see it), and raises.
+    - ``as_written`` and ``corrected``: values (or callables) computed separately, for a
+      formula that cannot be written as the corrected one with a defect switched on.
+
+    If evaluating the formula as written raises, it cannot be computed as written and the
+    reason is reported. ``corrected`` must pass and ``as_written`` must fail, otherwise the
     erratum itself is wrong and this raises :class:`CheckFailed`.
     """
+    if formula is not None:
+        if as_written is not None or corrected is not None or not defects:
+            raise ValueError(f"erratum {label!r}: give formula with defects, or "
+                             "as_written with corrected, not both")
+        defects = tuple(defects)
+        corrected = formula()
+        as_written = lambda: formula(**dict.fromkeys(defects, True))  # noqa: E731
+    elif as_written is None or corrected is None:
+        raise ValueError(f"erratum {label!r} needs as_written and corrected (or formula "
+                         "and defects)")
     fixed = compare(label, corrected, numeric, rtol=rtol, atol=atol, kind="corrected")
     _record(fixed)
     if not fixed.passed:
@@ -235,7 +262,37 @@ def erratum(label: str, *, as_written, corrected, numeric, rtol: float | None = 
         _record_text(label, fixed.method, wrong)
         print(f"as written: {label}: {wrong}")
     print(f"corrected:  {fixed.line()}")
-    return ErratumResult(wrong, fixed)
+    by_defect = None
+    if formula is not None and len(defects) > 1:
+        by_defect = _isolate(label, formula, defects, numeric, rtol, atol)
+    elif formula is not None and isinstance(wrong, CheckResult):
+        by_defect = {defects[0]: (wrong, fixed)}
+    return ErratumResult(wrong, fixed, by_defect)
+
+
+def _isolate(label, formula, defects, numeric, rtol, atol):
+    """Each defect alone, and all defects but that one: what each slip costs."""
+    out = {}
+    rows = []
+    for name in defects:
+        alone = compare(label, formula(**{name: True}), numeric, rtol=rtol, atol=atol,
+                        kind="defect")
+        if alone.passed:
+            raise CheckFailed(f"erratum {label!r}: the defect {name!r} alone passes its "
+                              f"check ({alone.line()}): it is not an error, or the check "
+                              "cannot see it", alone)
+        others = dict.fromkeys(defects, True)
+        others[name] = False
+        rest = compare(label, formula(**others), numeric, rtol=rtol, atol=atol,
+                       kind="defect")
+        out[name] = (alone, rest)
+        rows.append((name, alone.max_rel, rest.max_rel, rest.passed))
+    width = max(len(name) for name in defects)
+    print(f"  {'defect':{width}s}  max rel error alone  with the others, this one fixed")
+    for name, alone_rel, rest_rel, rest_passed in rows:
+        print(f"  {name:{width}s}  {alone_rel:19.1e}  {rest_rel:.1e}"
+              f"{' (passes)' if rest_passed else ''}")
+    return out
 
 
 # How many results each (label, method, kind) has recorded in this process: a label may

@@ -207,3 +207,38 @@ def test_two_checks_of_one_label_keep_two_records(problem, tmp_path, monkeypatch
     check("rec-twice", dW[:, :2], central_grad(loss, W).apply(lambda v: v[:, :2]))
     records = sorted(json.loads(p.read_text())["entries"] for p in tmp_path.glob("*.json"))
     assert records == [2 * N_IN, N_IN * N_OUT]
+
+
+def _scaled_sum(*, sign=False, half=False):
+    """A toy 'formula' with two switchable defects: the corrected value is 2."""
+    value = 2.0
+    if sign:
+        value = -value
+    if half:
+        value = value / 2
+    return np.array([value])
+
+
+def test_erratum_with_defects_measures_each_defect_alone_and_switched_off(capsys):
+    result = erratum("toy", formula=_scaled_sum, defects=["sign", "half"],
+                     numeric=np.array([2.0]))
+    assert result.corrected.passed and not result.as_written.passed
+    assert set(result.defects) == {"sign", "half"}
+    alone, rest = result.defects["sign"]
+    assert not alone.passed and not rest.passed      # half alone still fails
+    out = capsys.readouterr().out
+    assert "defect" in out and "sign" in out and "half" in out
+
+
+def test_a_named_defect_that_changes_nothing_is_refused():
+    harmless = lambda *, sign=False, noop=False: np.array([-2.0 if sign else 2.0])  # noqa
+    with pytest.raises(CheckFailed, match="'noop' alone passes"):
+        erratum("toy", formula=harmless, defects=["sign", "noop"], numeric=np.array([2.0]))
+
+
+def test_erratum_needs_one_way_of_stating_the_formula():
+    with pytest.raises(ValueError, match="not both"):
+        erratum("toy", formula=_scaled_sum, defects=["sign"], as_written=1.0,
+                numeric=np.array([2.0]))
+    with pytest.raises(ValueError, match="needs as_written"):
+        erratum("toy", corrected=np.array([2.0]), numeric=np.array([2.0]))

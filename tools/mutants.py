@@ -309,7 +309,7 @@ def check_sites(statements: list[Statement]) -> dict[str, CheckSite]:
                 analytic = [call.args[1]] if len(call.args) > 1 else [kw.get("analytic")]
                 numeric = [call.args[2]] if len(call.args) > 2 else [kw.get("numeric")]
             else:  # the formula as written is meant to fail: what must hold is corrected
-                analytic = [kw.get("corrected")]
+                analytic = [kw.get("corrected"), kw.get("formula")]
                 numeric = [kw.get("numeric")]
             analytic = [a for a in analytic if a is not None]
             numeric = [n for n in numeric if n is not None]
@@ -514,8 +514,8 @@ class Installed:
 def _moved(base: list[pagerun.Comparison], new: list[pagerun.Comparison]) -> bool:
     """Whether a label's analytic values (its checks', its errata's corrected ones) moved
     beyond their checks' tolerance."""
-    base = [b for b in base if b.kind != "as-written"]
-    new = [n for n in new if n.kind != "as-written"]
+    base = [b for b in base if b.kind in ("check", "corrected")]
+    new = [n for n in new if n.kind in ("check", "corrected")]
     if len(base) != len(new):
         return True
     for b, n in zip(base, new):
