@@ -19,13 +19,10 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
-import os
 import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -193,6 +190,7 @@ def run(statements: list[Statement], *, replace: dict[int, ast.stmt] | None = No
     """
     import time
 
+    _headless_plots()
     replace = replace or {}
     log = RunLog()
     namespace: dict = {"__name__": "__main__"}
@@ -226,6 +224,15 @@ def run(statements: list[Statement], *, replace: dict[int, ast.stmt] | None = No
 def _is_check_failure(node: ast.stmt, log: RunLog) -> bool:
     labels = {check_label(n) for n in ast.walk(node)} - {None}
     return bool(labels & set(log.failed))
+
+
+def _headless_plots():
+    """Pages that plot draw into memory here (in this process only: the environment of
+    any build started later is left alone)."""
+    import matplotlib
+
+    if matplotlib.get_backend().lower() != "agg":
+        matplotlib.use("Agg", force=True)
 
 
 def _close_figures():
