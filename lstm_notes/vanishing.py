@@ -267,12 +267,9 @@ def scaled_to_spectral_norm(n: int, norm: float, seed: int = 0) -> np.ndarray:
 
 
 def power_norms(M, n_max: int) -> np.ndarray:
-    """``||M^n||_2`` for n = 0..n_max."""
-    out, P = np.empty(n_max + 1), np.eye(M.shape[0])
-    for n in range(n_max + 1):
-        out[n] = np.linalg.norm(P, 2)
-        P = M @ P
-    return out
+    """``||M^n||_2`` for n = 0..n_max, each power by ``numpy.linalg.matrix_power``."""
+    return np.array([np.linalg.norm(np.linalg.matrix_power(M, n), 2)
+                     for n in range(n_max + 1)])
 
 
 def tanh_rnn_states(W, x, h0=None, U=None) -> np.ndarray:
