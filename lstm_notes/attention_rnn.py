@@ -9,27 +9,29 @@ Equations (vectors are 1-D arrays standing for columns; biases are stored as ``(
     Z_t       = sum_i alpha_{t,i} h_i
     Omega_t   = V Z_t + c                     V (n_y, n_h), c (n_y,)
     yhat_t    = softmax(Omega_t)
-    L         = sum_t L_t,   L_t = -log yhat_t[y_t]
+    J         = sum_t J_t,   J_t = -log yhat_t[y_t]
 
-Backward, reverse mode (``g_t = yhat_t - e_{y_t}``; ``e_i`` is the gradient reaching h_i
-directly through the attention, ``delta_t`` the whole gradient of L in h_t)::
+Backward, reverse mode (``g_t = yhat_t - e_{y_t}``, ``d_t = V^T g_t``; ``direct_i`` is
+d+J/dh_i, the immediate derivative: the gradient reaching h_i through the attention with
+the other states held fixed; ``delta_t`` is dJ/dh_t, the whole gradient in h_t)::
 
-    dV = sum_t g_t Z_t^T,   dc = sum_t g_t,   dZ_t = V^T g_t
-    dalpha_{t,i} = h_i . dZ_t
+    dV = sum_t g_t Z_t^T,   dc = sum_t g_t,   dZ_t = d_t = V^T g_t
+    dalpha_{t,i} = h_i . d_t
     dA_{t,i}     = alpha_{t,i} (dalpha_{t,i} - sum_k alpha_{t,k} dalpha_{t,k})
-    e_i          = sum_t alpha_{t,i} dZ_t  +  sum_t dA_{t,i} h_t  +  sum_k dA_{i,k} h_k
+    direct_i     = sum_t alpha_{t,i} d_t  +  sum_t dA_{t,i} h_t  +  sum_k dA_{i,k} h_k
                    (value)                   (key)                   (query, h_i = h_t)
-    delta_T = e_T,   dz_t = (1 - h_t^2) o delta_t,   delta_{t-1} = e_{t-1} + W^T dz_t
-    dW = sum_t dz_t h_{t-1}^T,  dU = sum_t dz_t x_t^T,  db = sum_t dz_t,  dh0 = delta_0
+    delta_T = direct_T,   ds_t = (1 - h_t^2) o delta_t,
+    delta_{t-1} = direct_{t-1} + W^T ds_t                 (t = T, ..., 1)
+    dW = sum_t ds_t h_{t-1}^T,  dU = sum_t ds_t x_t^T,  db = sum_t ds_t,  dh0 = delta_0
 
-The same gradients as a sum over paths (source 004, eq. 12 to 17, corrected), numerator
-layout, row vectors on the left::
+The same gradients as a sum over paths (source 004, eq. 12 and 14, 16), numerator
+layout, row vectors on the left, the chain with the latest step on the left::
 
-    dL/dW = sum_t sum_m sum_{k<=m}
-                dL_t/dZ_t  dZ_t/dh_m  (dh_m/dh_{m-1} ... dh_{k+1}/dh_k)  dh_k/dW
+    dJ/dW = sum_t sum_m sum_{k<=m}
+                dJ_t/dZ_t  dZ_t/dh_m  (F_m F_{m-1} ... F_{k+1})  d+h_k/dW
     dZ_t/dh_m     = alpha_{t,m} (I + (h_m - Z_t) h_t^T)
                     + [m = t] sum_i alpha_{t,i} (h_i - Z_t) h_i^T
-    dh_j/dh_{j-1} = diag(1 - h_j^2) W
+    F_j = dh_j/dh_{j-1} = diag(1 - h_j^2) W
 
 API (shared with :mod:`lstm_notes.rnn`, whose parameters, ``init_params`` and recurrence
 this model reuses)::
@@ -41,7 +43,7 @@ this model reuses)::
 and, for checking the displayed formulas one term at a time: :func:`attention_by_terms`
 (the scores, weights and contexts), :func:`path_terms` with :func:`every_path` (the path
 sum term by term, every chain formed from scratch) and :func:`denominator_path_sum`
-(source 004's eq. 13, 15 and 17, corrected, in denominator layout).
+(source 004's eq. 13, 15 and 17 read right to left, in denominator layout).
 
 ``x`` is (T, n_x) with ``x[t-1]`` the input of step t; ``y`` is (T,) integer labels.
 ``grads`` has the keys of ``params`` plus ``"h0"``, each the gradient (same shape).
@@ -117,19 +119,24 @@ def attention(h, attend_to_h0: bool = False):
     return A, alpha, alpha @ H
 
 
-def attention_by_terms(h, attend_to_h0: bool = False):
+def attention_by_terms(h, attend_to_h0: bool = False, *,
+                       denominator_from_0: bool = False):
     """The scores, weights and contexts as displayed (att-model-scores, att-model-alpha,
-    att-model-Z; att-model-h0 and err-004-ranges with ``attend_to_h0``), one term at a
-    time in plain loops, to check the vectorised :func:`attention` against::
+    att-model-Z; att-model-h0 with ``attend_to_h0``), one term at a time in plain
+    loops, to check the vectorised :func:`attention` against::
 
         A_{t,i} = h_i . h_t,
-        alpha_{t,i} = exp A_{t,i} / sum_{k=first}^{t} exp A_{t,k},
+        alpha_{t,i} = exp A_{t,i} / sum_{k=first}^{t} exp(h_k . h_t),
         Z_t = sum_{i=first}^{t} alpha_{t,i} h_i   (first = 0 with attend_to_h0, else 1)
+
+    ``denominator_from_0`` is source 004's eq. 3 as written (err-004-ranges): the
+    numerators for i = first..t, the denominator from k = 0 all the same.
 
     ``h`` (T+1, n_h), float64. Returns ``(A, alpha, Z)`` in the layout of :class:`Cache`
     (column ``i - first`` holds state i; zero where step t does not attend).
     """
     first = _first(attend_to_h0)
+    below = 0 if denominator_from_0 else first     # where the denominator's sum starts
     T = h.shape[0] - 1
     A, alpha = np.zeros((T, T + 1 - first)), np.zeros((T, T + 1 - first))
     Z = np.zeros((T, h.shape[1]))
@@ -137,7 +144,7 @@ def attention_by_terms(h, attend_to_h0: bool = False):
         for i in range(first, t + 1):
             A[t - 1, i - first] = h[i] @ h[t]
         for i in range(first, t + 1):
-            denominator = sum(np.exp(A[t - 1, k - first]) for k in range(first, t + 1))
+            denominator = sum(np.exp(h[k] @ h[t]) for k in range(below, t + 1))
             alpha[t - 1, i - first] = np.exp(A[t - 1, i - first]) / denominator
         for i in range(first, t + 1):
             Z[t - 1] += alpha[t - 1, i - first] * h[i]
@@ -163,27 +170,27 @@ def forward(params, x, h0, attend_to_h0: bool = False) -> Cache:
 
 
 def step_losses(params, x, y, h0=None, attend_to_h0: bool = False) -> np.ndarray:
-    """``L_t = -log yhat_t[y_t]`` for t = 1..T, shape (T,); complex-safe."""
+    """``J_t = -log yhat_t[y_t]`` for t = 1..T, shape (T,); complex-safe."""
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=True)
     cache = forward(p, x, h0, attend_to_h0)
     return -np.log(cache.p[np.arange(len(y)), y])
 
 
 def loss(params, x, y, h0=None, attend_to_h0: bool = False):
-    """The summed cross-entropy ``L``; accepts complex128 inputs (complex step)."""
+    """The summed cross-entropy ``J``; accepts complex128 inputs (complex step)."""
     return np.sum(step_losses(params, x, y, h0, attend_to_h0))
 
 
 def loss_of_states(params, h, y, attend_to_h0: bool = False):
-    """``L`` computed from given states ``h`` (T+1, n_h), each an independent variable
-    (the recurrence is not re-run): its gradient is the attention's direct gradient
-    ``e``."""
+    """``J`` computed from given states ``h`` (T+1, n_h), each an independent variable
+    (the recurrence is not re-run): its gradient is the immediate derivative d+J/dh_i,
+    ``direct`` of :func:`attention_backward`."""
     p = head(params, h, attend_to_h0)[4]
     return -np.sum(np.log(p[np.arange(len(y)), y]))
 
 
 def _output_errors(cache: Cache, y) -> np.ndarray:
-    """``g_t = yhat_t - e_{y_t}`` = dL_t/dOmega_t, shape (T, n_y)."""
+    """``g_t = yhat_t - e_{y_t}`` = dJ_t/dOmega_t, shape (T, n_y)."""
     g = cache.p.copy()
     g[np.arange(len(y)), y] -= 1.0
     return g
@@ -192,45 +199,47 @@ def _output_errors(cache: Cache, y) -> np.ndarray:
 def attention_backward(params, cache: Cache, y):
     """The output and attention layers in reverse, all steps at once (O(T^2 n_h)).
 
-    Returns ``(dV, dc, e)`` with ``e`` (T+1, n_h): ``e[i]`` is the gradient of L in h_i
-    through the attention alone (value, key and query paths), other states held fixed.
+    Returns ``(dV, dc, direct)`` with ``direct`` (T+1, n_h): ``direct[i]`` is d+J/dh_i,
+    the gradient of J in h_i through the attention alone (value, key and query paths),
+    the other states held fixed.
     """
     h, alpha, mask, first = cache.h, cache.alpha, cache.mask, cache.first
     H = h[first:]
     g = _output_errors(cache, y)
-    dZ = g @ params["V"]                                  # row t-1: (V^T g_t)^T
-    dalpha = (dZ @ H.T) * mask                            # h_i . dZ_t
+    d = g @ params["V"]                                   # row t-1: d_t = V^T g_t
+    dalpha = (d @ H.T) * mask                             # h_i . d_t
     dA = alpha * (dalpha - np.sum(alpha * dalpha, axis=1, keepdims=True))
-    e = np.zeros(h.shape)
-    e[first:] += alpha.T @ dZ + dA.T @ h[1:]              # value and key paths
-    e[1:] += dA @ H                                       # query path
-    return g.T @ cache.Z, g.sum(axis=0), e
+    direct = np.zeros(h.shape)
+    direct[first:] += alpha.T @ d + dA.T @ h[1:]          # value and key paths
+    direct[1:] += dA @ H                                  # query path
+    return g.T @ cache.Z, g.sum(axis=0), direct
 
 
-def recurrence_backward(params, x, cache: Cache, e):
-    """The recurrence in reverse: ``delta_T = e_T``, ``dz_t = (1 - h_t^2) o delta_t``,
-    ``delta_{t-1} = e_{t-1} + W^T dz_t``; the weight gradients sum ``dz_t`` once per
-    step.
+def recurrence_backward(params, x, cache: Cache, direct):
+    """The recurrence in reverse: ``delta_T = direct_T``, ``ds_t = (1 - h_t^2) o
+    delta_t``, ``delta_{t-1} = direct_{t-1} + W^T ds_t``; the weight gradients sum
+    ``ds_t`` (the gradient in step t's pre-activation s_t) once per step. ``direct``
+    (T+1, n_h) holds d+J/dh_i (:func:`attention_backward`).
 
     Returns ``(grads, delta)``: grads of ``W, U, b, h0`` and delta (T+1, n_h), the whole
-    gradient of L in each state (``delta[0]`` = dL/dh0)."""
+    gradient of J in each state (``delta[0]`` = dJ/dh0)."""
     WT, h = params["W"].T, cache.h
     T, dtanh = x.shape[0], 1.0 - cache.h ** 2
-    delta, dz = np.zeros(h.shape), np.zeros(h.shape)   # dz[t]: step t's pre-activation
-    delta[T] = e[T]
+    delta, ds = np.zeros(h.shape), np.zeros(h.shape)   # ds[t]: step t's pre-activation
+    delta[T] = direct[T]
     for t in range(T, 0, -1):
-        dz[t] = dtanh[t] * delta[t]
-        delta[t - 1] = e[t - 1] + WT @ dz[t]
-    grads = {"W": dz[1:].T @ h[:-1],                      # sum_t dz_t h_{t-1}^T
-             "U": dz[1:].T @ x,                           # sum_t dz_t x_t^T
-             "b": dz[1:].sum(axis=0), "h0": delta[0]}
+        ds[t] = dtanh[t] * delta[t]
+        delta[t - 1] = direct[t - 1] + WT @ ds[t]
+    grads = {"W": ds[1:].T @ h[:-1],                      # sum_t ds_t h_{t-1}^T
+             "U": ds[1:].T @ x,                           # sum_t ds_t x_t^T
+             "b": ds[1:].sum(axis=0), "h0": delta[0]}
     return grads, delta
 
 
 def backward(params, x, y, cache: Cache) -> dict[str, np.ndarray]:
     """Reverse mode: :func:`attention_backward`, then :func:`recurrence_backward`."""
-    dV, dc, e = attention_backward(params, cache, y)
-    grads, _ = recurrence_backward(params, x, cache, e)
+    dV, dc, direct = attention_backward(params, cache, y)
+    grads, _ = recurrence_backward(params, x, cache, direct)
     return {"V": dV, "c": dc, **grads}
 
 
@@ -239,8 +248,8 @@ def loss_and_grads(params, x, y, h0=None, attend_to_h0: bool = False
     """The loss and the gradient of every parameter and of ``h0`` (float64 only)."""
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
     cache = forward(p, x, h0, attend_to_h0)
-    L = float(-np.sum(np.log(cache.p[np.arange(len(y)), y])))
-    return L, backward(p, x, y, cache)
+    J = float(-np.sum(np.log(cache.p[np.arange(len(y)), y])))
+    return J, backward(p, x, y, cache)
 
 
 def example(T: int = 7, n_x: int = 3, n_h: int = 5, n_y: int = 4, seed: int = 0):
@@ -250,7 +259,8 @@ def example(T: int = 7, n_x: int = 3, n_h: int = 5, n_y: int = 4, seed: int = 0)
             rng.integers(0, n_y, T), 0.5 * rng.standard_normal(n_h))
 
 
-def attention_jacobian(cache: Cache, t: int, m: int) -> np.ndarray:
+def attention_jacobian(cache: Cache, t: int, m: int, *, score_for_weight: bool = False,
+                       value_path_only: bool = False) -> np.ndarray:
     """``dZ_t / dh_m`` (n_h, n_h), numerator layout, every other state held fixed::
 
         alpha_{t,m} (I + (h_m - Z_t) h_t^T)
@@ -258,6 +268,11 @@ def attention_jacobian(cache: Cache, t: int, m: int) -> np.ndarray:
 
     (value and key paths of h_m; the second term is h_t's path as the query). Zero when
     step t does not attend to h_m (m > t, or m = 0 without attend_to_h0).
+
+    The flags are source 004's defects in "dZ_t/dh_m = A_{t,m}" (err-004-dZ-dh,
+    err-004-eq13): ``score_for_weight`` puts the score A_{t,m} where the weight
+    alpha_{t,m} belongs, ``value_path_only`` drops the key and query terms (the weights
+    taken as constants). Both on: A_{t,m} I, the source's factor.
     """
     h, first = cache.h, cache.first
     n, T = h.shape[1], h.shape[0] - 1
@@ -267,9 +282,10 @@ def attention_jacobian(cache: Cache, t: int, m: int) -> np.ndarray:
     if m < first or m > t:
         return np.zeros((n, n))
     a = cache.alpha[t - 1]
-    Zt, J = cache.Z[t - 1], np.zeros((n, n))
-    J += a[m - first] * (np.eye(n) + np.outer(h[m] - Zt, h[t]))
-    if m == t:
+    weight = (cache.A if score_for_weight else cache.alpha)[t - 1, m - first]
+    Zt, J, paths = cache.Z[t - 1], np.zeros((n, n)), not value_path_only
+    J += weight * (np.eye(n) + paths * np.outer(h[m] - Zt, h[t]))
+    if m == t and paths:
         H = h[first:t + 1]
         J += (a[:t + 1 - first, None] * (H - Zt)).T @ H
     return J
@@ -277,18 +293,17 @@ def attention_jacobian(cache: Cache, t: int, m: int) -> np.ndarray:
 
 def path_sum_grads(params, x, y, h0=None, attend_to_h0: bool = False
                    ) -> dict[str, np.ndarray]:
-    """The gradients as the sum over paths of source 004's eq. 12, 14 and 16, corrected
+    """The gradients as the sum over paths of source 004's eq. 12, 14 and 16
     (att-paths-W, att-paths-U, att-paths-b, att-paths-h0)::
 
-        dL/dtheta = sum_t sum_{m<=t} sum_{k<=m} r_t J_{t,m} P_{m,k} dh_k/dtheta
-        r_t = (yhat_t - e_{y_t})^T V,  J_{t,m} = dZ_t/dh_m,
-        P_{m,k} = dh_m/dh_{m-1} ... dh_{k+1}/dh_k
+        dJ/dtheta = sum_t sum_{m<=t} sum_{k<=m} r_t D_{t,m} P_{m,k} d+h_k/dtheta
+        r_t = (yhat_t - e_{y_t})^T V,  D_{t,m} = dZ_t/dh_m,
+        P_{m,k} = F_m F_{m-1} ... F_{k+1}   (the latest step on the left)
 
-    and ``dL/dh0 = sum_t sum_m r_t J_{t,m} P_{m,0}``. Every path term is formed and
-    added
-    on its own; the product P is extended by one factor as k decreases, so the cost is
-    O(T^3) products of n_h x n_h matrices (:func:`path_terms` forms every chain from
-    scratch instead). Returns a dict with ``W, U, b, h0``.
+    and ``dJ/dh0 = sum_t sum_m r_t D_{t,m} P_{m,0}``. Every path term is formed and
+    added on its own; the product P is extended by one factor as k decreases, so the
+    cost is O(T^3) products of n_h x n_h matrices (:func:`path_terms` forms every chain
+    from scratch instead). Returns a dict with ``W, U, b, h0``.
     """
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
     cache = forward(p, x, h0, attend_to_h0)
@@ -299,25 +314,25 @@ def path_sum_grads(params, x, y, h0=None, attend_to_h0: bool = False
     grads = {"W": np.zeros((n, n)), "U": np.zeros_like(p["U"]), "b": np.zeros(n),
              "h0": np.zeros(n)}
     for t in range(1, T + 1):
-        r = g[t - 1] @ V                                  # dL_t/dZ_t, a row
+        r = g[t - 1] @ V                                  # dJ_t/dZ_t, a row
         for m in range(cache.first, t + 1):
-            s = r @ attention_jacobian(cache, t, m)   # dL_t/dh_m along h_m -> Z_t
+            s = r @ attention_jacobian(cache, t, m)   # dJ_t/dh_m along h_m -> Z_t
             P = np.eye(n)                             # dh_m/dh_k, k = m: empty product
             for k in range(m, 0, -1):
-                dz = (s @ P) * (1.0 - h[k] ** 2)      # times dh_k/dtheta, h_{k-1} fixed
-                grads["W"] += np.outer(dz, h[k - 1])
-                grads["U"] += np.outer(dz, x[k - 1])
-                grads["b"] += dz
+                ds = (s @ P) * (1.0 - h[k] ** 2)      # times d+h_k/dtheta
+                grads["W"] += np.outer(ds, h[k - 1])
+                grads["U"] += np.outer(ds, x[k - 1])
+                grads["b"] += ds
                 P = P @ step_jac[k]                   # one factor more: dh_m/dh_{k-1}
             grads["h0"] += s @ P
     return grads
 
 
 def every_path(steps):
-    """Every path term of ``L_t`` for t in ``steps``, as ``(t, m, chain, k)`` for
+    """Every path term of ``J_t`` for t in ``steps``, as ``(t, m, chain, k)`` for
     :func:`path_terms`: 1 <= k <= m <= t, and the chain dh_m/dh_k as the factors
-    ``dh_{j+1}/dh_j`` for j = m-1 down to k, the latest step on the left, as in
-    att-chain and err-004-eq12."""
+    ``F_{j+1} = dh_{j+1}/dh_j`` for j = m-1 down to k, the latest step on the left, as
+    in att-chain and err-004-eq12."""
     return [(t, m, [(j + 1, j) for j in range(m - 1, k - 1, -1)], k)
             for t in steps for m in range(1, t + 1) for k in range(1, m + 1)]
 
@@ -326,10 +341,11 @@ def path_terms(params, x, y, terms, h0=None, attend_to_h0: bool = False
                ) -> dict[str, np.ndarray]:
     """The path sum of att-paths-W, U, b (err-004-t1 to t4, err-004-eq12, 14, 16) over
     explicitly listed terms, each formed from scratch as written. A term ``(t, m, chain,
-    k)`` is ``dL_t/dZ_t dZ_t/dh_m``, then the factors ``dh_a/dh_b`` for ``(a, b)`` in
+    k)`` is ``dJ_t/dZ_t dZ_t/dh_m``, then the factors ``dh_a/dh_b`` for ``(a, b)`` in
     ``chain`` multiplied in the order listed (numerator layout; ``a == b`` is the
-    identity), then dh_k/dW, dh_k/dU, dh_k/db with h_{k-1} held fixed. Evaluating all of
-    :func:`every_path` costs sum (m - k) ~ T^4/24 vector-matrix products.
+    identity), then the immediate d+h_k/dW, d+h_k/dU, d+h_k/db (h_{k-1} held fixed).
+    Evaluating all of :func:`every_path` forms T(T+1)(T+2)/6 terms and
+    (T+2)(T+1)T(T-1)/24 vector-matrix products of the chains.
     Returns a dict with ``W, U, b``, each the sum of its terms."""
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
     cache = forward(p, x, h0, attend_to_h0)
@@ -343,16 +359,17 @@ def path_terms(params, x, y, terms, h0=None, attend_to_h0: bool = False
                 s = s @ rnn.step_jacobian(W, h[a])
             elif a != b:
                 raise ValueError(f"dh_{a}/dh_{b} is not a one-step factor")
-        dz = s * (1.0 - h[k] ** 2)
-        out["W"] += np.outer(dz, h[k - 1])
-        out["U"] += np.outer(dz, x[k - 1])
-        out["b"] += dz
+        ds = s * (1.0 - h[k] ** 2)
+        out["W"] += np.outer(ds, h[k - 1])
+        out["U"] += np.outer(ds, x[k - 1])
+        out["b"] += ds
     return out
 
 
 def denominator_path_sum(W, x, h, factor, d) -> dict[str, np.ndarray]:
-    """Source 004's eq. 13, 15 and 17 as corrected (err-004-eq13, eq15, eq17): the path
-    sum in denominator layout, columns multiplied from the right, one term at a time::
+    """Source 004's eq. 13, 15 and 17 read right to left (err-004-eq13, eq15, eq17): the
+    path sum in denominator layout, columns multiplied from the right, one term at a
+    time::
 
         sum_{t=1}^{T} sum_{m=1}^{t} sum_{k=1}^{m} diag(1 - h_k^2)
             (prod_{j=k}^{m-1} W^T diag(1 - h_{j+1}^2)) factor(t, m) d_t

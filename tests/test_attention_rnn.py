@@ -55,19 +55,20 @@ def test_path_terms_and_the_denominator_layout_sum_equal_the_recursion(problem):
 
 
 def _source_004_variants(params, x, y, h0):
-    """Source 004's readings of the path sum: the product upwards, the score or the
-    weight in place of dZ_t/dh_m, the output error with its sign flipped."""
+    """Source 004's eq. 13 read right to left, with each of its defects: the score for
+    the attention Jacobian (both flags of attention_jacobian), the weight alone (the
+    value path only), the output error with its sign flipped; and eq. 12's chain
+    multiplied in the other order (j increasing to the right), which 004 leaves open."""
     cache = att.forward(params, x, h0)
     d = (cache.p - np.eye(N_Y)[y]) @ params["V"]
-    jac_T = lambda t, m: att.attention_jacobian(cache, t, m).T
-    score = lambda t, m: cache.A[t - 1, m - 1] * np.eye(N_H)
-    weight = lambda t, m: cache.alpha[t - 1, m - 1] * np.eye(N_H)
+    jac_T = lambda **f: (lambda t, m: att.attention_jacobian(cache, t, m, **f).T)
     every = att.every_path(range(1, T + 1))
     upward = [(t, m, chain[::-1], k) for t, m, chain, k in every]
     columns = lambda f, d: att.denominator_path_sum(params["W"], x, cache.h, f, d)["W"]
     return {"ascending": att.path_terms(params, x, y, upward, h0)["W"],
-            "score": columns(score, d), "value": columns(weight, d),
-            "y-yhat": columns(jac_T, -d)}
+            "score": columns(jac_T(score_for_weight=True, value_path_only=True), d),
+            "value": columns(jac_T(value_path_only=True), d),
+            "y-yhat": columns(jac_T(), -d)}
 
 
 @pytest.mark.parametrize("variant", ["ascending", "score", "value", "y-yhat"])
@@ -77,6 +78,27 @@ def test_source_004_variants_of_the_path_sum_fail_the_check(problem, variant):
     with pytest.raises(CheckFailed):
         check("W", wrong, central_grad(wrt(lambda p: att.loss(p, x, y, h0), params, "W"),
                                        params["W"]))
+
+
+def test_attention_jacobian_flags_give_the_score_and_the_weight_times_the_identity(
+        problem):
+    params, x, y, h0 = problem
+    cache = att.forward(params, x, h0)
+    t, m, eye = 5, 3, np.eye(N_H)
+    both = att.attention_jacobian(cache, t, m, score_for_weight=True,
+                                  value_path_only=True)
+    check("A I", both, cache.h[m] @ cache.h[t] * eye)
+    check("alpha I", att.attention_jacobian(cache, t, m, value_path_only=True),
+          cache.alpha[t - 1, m - 1] * eye)
+
+
+def test_eq3_as_written_gives_weights_that_sum_to_less_than_one(problem):
+    params, x, y, h0 = problem
+    cache = att.forward(params, x, h0)
+    written = att.attention_by_terms(cache.h, denominator_from_0=True)[1]
+    with_h0 = att.forward(params, x, h0, attend_to_h0=True).alpha
+    check("eq. 3", written, with_h0[:, 1:])        # the h0 model's weights for i >= 1
+    assert np.all(written.sum(axis=1) < 1.0)
 
 
 @pytest.mark.parametrize("attend", [False, True])
