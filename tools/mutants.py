@@ -68,7 +68,7 @@ NOT_FORMULA = {"check", "_validate", "__init__", "timing"}
 #: package mode (a wrong estimator must fail the build too).
 NUMERIC_SIDE = {"numdiff"}
 #: Functions that make a check's point of evaluation (seeded data), not a formula.
-POINT_MAKERS = {"example", "init_params"}
+POINT_MAKERS = {"example", "init_params", "scaled_to_spectral_norm"}
 TARGETS = {"survivors": 0, "package_killed": 1.0, "seconds": 15 * 60}
 
 
