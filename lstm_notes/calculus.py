@@ -55,11 +55,21 @@ def dtanh(t):
 
 
 def softmax(z):
-    """``exp(z_i) / sum_k exp(z_k)`` along the last axis, shifted for stability."""
+    """``exp(z_i) / sum_k exp(z_k)`` along the last axis, shifted by the largest entry
+    so that no exponential overflows (equation ``calc-softmax-shift``)."""
     z = np.asarray(z)
     shifted = z - np.max(z.real, axis=-1, keepdims=True)
     e = np.exp(shifted)
     return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def log_softmax(z):
+    """``log softmax(z)`` along the last axis, ``z - m - log sum_k exp(z_k - m)`` with
+    ``m`` the largest entry (equation ``calc-softmax-shift``): the one copy of the
+    log-probabilities that every cross-entropy of the package uses."""
+    z = np.asarray(z)
+    shifted = z - np.max(z.real, axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
 def softmax_jacobian(p):
@@ -69,10 +79,7 @@ def softmax_jacobian(p):
 
 def cross_entropy(z, y):
     """``-sum_i y_i log softmax(z)_i`` for a target vector ``y`` (one-hot or not)."""
-    z = np.asarray(z)
-    shifted = z - np.max(z.real)
-    log_p = shifted - np.log(np.sum(np.exp(shifted)))
-    return -np.sum(y * log_p)
+    return -np.sum(y * log_softmax(z))
 
 
 def cross_entropy_grad(z, y):

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _validate
-from .calculus import dsigmoid, dtanh, sigmoid, softmax
+from .calculus import dsigmoid, dtanh, log_softmax, sigmoid, softmax
 
 __all__ = ["PARAM_NAMES", "GATES", "STEP_NODES", "shapes", "init_params", "example", "sizes",
            "cell_forward", "cell_backward", "forward", "loss", "loss_and_grads",
@@ -277,11 +277,7 @@ def forward(params, x, a0=None, c0=None) -> Cache:
 
 
 def _loss_from(cache: Cache, y):
-    rows = np.arange(len(y))
-    z = cache.z_y
-    shifted = z - np.max(z.real, axis=1, keepdims=True)
-    log_p = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
-    return -np.sum(log_p[rows, y])
+    return -np.sum(log_softmax(cache.z_y)[np.arange(len(y)), y])
 
 
 def loss(params, x, y, a0=None, c0=None):

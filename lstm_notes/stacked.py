@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import lstm
-from .calculus import dsigmoid, dtanh, sigmoid
+from .calculus import dsigmoid, dtanh, log_softmax, sigmoid
 
 __all__ = ["ORDER", "stack", "unstack", "pre_activations", "step_forward",
            "step_backward", "loss", "loss_and_grads", "loss_of_I", "loss_of_W_at_step"]
@@ -128,8 +128,7 @@ def loss_and_grads(W, b, W_ya, b_y, x, y, h0=None, c0=None):
         caches.append(cache)
         zy.append(W_ya.T @ h_t + b_y)
     zy = np.array(zy)
-    shifted = zy - zy.max(axis=1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_p = log_softmax(zy)
     J = -log_p[np.arange(T), y].sum()
     dzy = np.exp(log_p)
     dzy[np.arange(T), y] -= 1.0
