@@ -67,8 +67,10 @@ NOT_FORMULA = {"check", "_validate", "__init__", "timing"}
 #: Modules on the numerical side of the checks: left alone per equation, sampled in
 #: package mode (a wrong estimator must fail the build too).
 NUMERIC_SIDE = {"numdiff"}
-#: Functions that make a check's point of evaluation (seeded data), not a formula.
-POINT_MAKERS = {"example", "init_params", "scaled_to_spectral_norm"}
+#: Functions that make a check's point of evaluation or an experiment's data (seeded
+#: parameters, inputs, test matrices), not a formula: another seeded point is as good.
+POINT_MAKERS = {"example", "init_params", "scaled_to_spectral_norm", "real_block_diagonal",
+                "delayed_copy", "long_lag_batch"}
 TARGETS = {"survivors": 0, "package_killed": 1.0, "seconds": 15 * 60}
 
 
