@@ -327,7 +327,8 @@ def _errata_table(app, fromdoc: str, records) -> list[nodes.Node]:
         good = fixed.get((r["label"], r["method"]))
         rows.append([
             _link(app, fromdoc, r), METHOD_NAMES[r["method"]],
-            f"{r['max_rel']:.1e}" if "max_rel" in r else "cannot be evaluated",
+            f"{r['max_rel']:.1e}" if "max_rel" in r else
+            ("wrong shape" if "shape" in r.get("note", "") else "cannot be evaluated"),
             f"{good['max_rel']:.1e}" if good else "",
             f"{r['atol']:.0e} + {r['rtol']:.0e}·|n|" if "rtol" in r else
             (f"{good['atol']:.0e} + {good['rtol']:.0e}·|n|" if good else ""),
