@@ -45,7 +45,7 @@ from .calculus import dsigmoid, dtanh, sigmoid, softmax
 __all__ = ["PARAM_NAMES", "GATES", "shapes", "init_params", "cell_forward", "forward",
            "loss", "loss_and_grads", "batch_loss_and_grads", "state_jacobian",
            "as_lstm_params", "OPEN_FORGET_BIAS", "cell_path", "state_map", "trajectory",
-           "states_as_displayed"]
+           "states_as_displayed", "cell_step_total"]
 
 GATES = ("u", "o", "c")
 PARAM_NAMES = ("W_ua", "W_ux", "b_u", "W_oa", "W_ox", "b_o", "W_ca", "W_cx", "b_c",
@@ -258,3 +258,25 @@ def state_jacobian(params, cache: lstm.StepCache) -> np.ndarray:
     S = np.empty((2 * n, 2 * n), dtype=np.result_type(dc_da, da_da))
     S[:n, :n], S[:n, n:], S[n:, :n], S[n:, n:] = dc_dc, dc_da, da_dc, da_da
     return S
+
+
+def cell_step_total(params, cache: lstm.StepCache, o_prev, *, drop_f: bool = False,
+                    drop_o_prev: bool = False, drop_W_ca: bool = False) -> np.ndarray:
+    """``dc_t/dc_{t-1}`` of the LSTM (:mod:`lstm_notes.lstm` params, ``cache`` of step
+    t) when ``a_{t-1} = o_{t-1} o tanh(c_{t-1})`` is recomputed from ``c_{t-1}`` with
+    ``o_{t-1}`` held fixed, three terms through the gates f, u and the candidate::
+
+        diag(f) + [diag(c_prev o f') W_fa^T + diag(c~ o u') W_ua^T
+                   + diag(u o (1 - c~^2)) W_ca^T] diag(o_{t-1} o tanh'(c_{t-1}))
+
+    The flags are the defects of source 003's last line of Exercise 3(c): ``drop_f``
+    leaves out ``diag(f)``, ``drop_o_prev`` the factor ``o_{t-1}``, ``drop_W_ca`` the
+    weight matrix of the candidate's term.
+    """
+    f, u, ct, cp = cache.f, cache.u, cache.c_tilde, cache.c_prev
+    da_dc = (1.0 if drop_o_prev else o_prev) * dtanh(np.tanh(cp))   # da_{t-1}/dc_{t-1}
+    W_c = np.eye(cp.shape[0]) if drop_W_ca else params["W_ca"].T
+    via_a = (cp * dsigmoid(f))[:, None] * params["W_fa"].T \
+        + (ct * dsigmoid(u))[:, None] * params["W_ua"].T \
+        + (u * dtanh(ct))[:, None] * W_c
+    return (0.0 if drop_f else np.diag(f)) + via_a * da_dc

@@ -129,7 +129,7 @@ def lstm_lag_run(forget_bias: float | None, T: int = 100, n_a: int = 16, n_x: in
 def lag_rows(rnn_runs: dict, lstm_runs: dict) -> dict[str, np.ndarray]:
     """Name every curve of the lag experiment: ``rnn_runs`` maps a spectral norm to its
     :class:`LagRun`, ``lstm_runs`` a forget bias (None: the carousel) to its run."""
-    rows = {f"tanh RNN, sigma_max {s:g}": r.norms for s, r in rnn_runs.items()}
+    rows = {f"tanh RNN, ||W||_2 = {s:g}": r.norms for s, r in rnn_runs.items()}
     for b, r in lstm_runs.items():
         name = "carousel, f = 1" if b is None else f"LSTM, forget bias {b:+g}"
         rows[name], rows[f"{name}, cell path"] = r.norms, r.cell_norms

@@ -3,32 +3,36 @@
 Tools for the part "Vanishing gradients and the constant error carousel", built on the
 tanh RNN of :mod:`lstm_notes.rnn` (``h_t = tanh(W h_{t-1} + U x_t + b)``, steps
 t = 1..T, ``h_0`` given, ``x[t-1]`` the input of step t). Vectors are 1-D arrays
-standing for columns; Jacobians are in numerator layout (row i is output i).
+standing for columns; Jacobians are in numerator layout (row i is output i). The loss
+is J = sum_t J_t (the book's notation table).
 
 Equations
 ---------
 Step Jacobian::
 
-    J_t = dh_t/dh_{t-1} = diag(1 - h_t^2) W                       (n_h, n_h)
+    F_t = dh_t/dh_{t-1} = diag(1 - h_t^2) W                       (n_h, n_h)
 
 Jacobian of h_t in h_k (k <= t), an ordered product, the latest step on the left::
 
-    dh_t/dh_k = J_t J_{t-1} ... J_{k+1}          (the identity when k = t)
+    dh_t/dh_k = F_t F_{t-1} ... F_{k+1}          (the identity when k = t)
 
 Immediate derivative of h_k in W (h_{k-1} held fixed), a 3-index array::
 
-    d+h_k[i] / dW[p, q] = (1 - h_k[i]^2) delta_{ip} h_{k-1}[q]    (n_h, n_h, n_h)
+    d+h_k[i] / dW[p, q] = (1 - h_k[i]^2) [i = p] h_{k-1}[q]       (n_h, n_h, n_h)
 
-The double sum of BPTT, with g_t = dL_t/dh_t = V^T (yhat_t - e_{y_t}) (a column)::
+The double sum of BPTT, with g_t = yhat_t - e_{y_t} and d_t = dJ_t/dh_t = V^T g_t::
 
-    dL/dW[p, q] = sum_{t=1..T} sum_{k=1..t} sum_{i,j} g_t[i] (dh_t/dh_k)[i, j] d+h_k[j]/dW[p, q]
-                = sum_{t=1..T} sum_{k=1..t} (D_k (dh_t/dh_k)^T g_t) h_{k-1}^T,   D_k = diag(1 - h_k^2)
+    dJ/dW[p, q] = sum_{t=1..T} sum_{k=1..t} sum_{i,j}
+                      d_t[i] (dh_t/dh_k)[i, j] d+h_k[j]/dW[p, q]
+                = sum_{t=1..T} sum_{k=1..t} (D_k (dh_t/dh_k)^T d_t) h_{k-1}^T,
+    D_k = diag(1 - h_k^2)
 
 and the reverse-mode recursion that computes the same sum in O(T)::
 
-    delta_T = g_T,   delta_k = g_k + J_{k+1}^T delta_{k+1},   dL/dW = sum_k (D_k delta_k) h_{k-1}^T
+    dh_T = d_T,   dh_k = d_k + F_{k+1}^T dh_{k+1},   dJ/dW = sum_k (D_k dh_k) h_{k-1}^T
 
-Every function returns values; nothing is stored between calls.
+(``dh_k`` is the book's delta h_k = dJ/dh_k.) Every function returns values; nothing is
+stored between calls.
 """
 
 from __future__ import annotations
@@ -45,15 +49,15 @@ __all__ = [
     "bptt_recursion", "loss_with_offsets", "other_grads", "product_norms",
     "norm_bound", "holds", "scaled_to_spectral_norm", "rnn_product_norms", "lags",
     "power_norms", "tanh_rnn_states", "powers_by_eig",
-    "real_block_diagonal", "backprop", "source_003_T3_expansion", "SOURCE_003_FIRST",
-    "SOURCE_003_SECOND",
+    "real_block_diagonal", "backprop", "source_003_T3_expansion", "source_003_T3_terms",
+    "ordered_product", "inputs_for_states",
 ]
 
 
 # --- back-propagation through time, term by term ------------------------------------
 
 def step_jacobians(W, h) -> np.ndarray:
-    """``J[t-1] = dh_t/dh_{t-1} = diag(1 - h_t^2) W`` for t = 1..T.
+    """``F[t-1] = F_t = dh_t/dh_{t-1} = diag(1 - h_t^2) W`` for t = 1..T.
 
     ``h`` is (T+1, n_h) with ``h[0] = h_0``; returns (T, n_h, n_h).
     """
@@ -61,7 +65,8 @@ def step_jacobians(W, h) -> np.ndarray:
 
 
 def jacobian_between(J, t: int, k: int) -> np.ndarray:
-    """``dh_t/dh_k = J_t J_{t-1} ... J_{k+1}`` (identity for k = t), from ``J[s-1] = J_s``."""
+    """``dh_t/dh_k = F_t F_{t-1} ... F_{k+1}`` (identity for k = t), from
+    ``J[s-1] = F_s`` (any chain of step Jacobians, the LSTM's state Jacobians S_s too)."""
     if not 0 <= k <= t <= J.shape[0]:
         raise ValueError(f"need 0 <= k <= t <= T = {J.shape[0]}, got t = {t}, k = {k}")
     P = np.eye(J.shape[1], dtype=J.dtype)
@@ -79,7 +84,7 @@ def run_steps(params, x, h_k, k: int, t: int):
 
 
 def immediate_dW(h_prev, h_k) -> np.ndarray:
-    """``d+h_k[i]/dW[p, q] = (1 - h_k[i]^2) delta_{ip} h_{k-1}[q]``, shape (n_h, n_h, n_h).
+    """``d+h_k[i]/dW[p, q] = (1 - h_k[i]^2) [i = p] h_{k-1}[q]``, shape (n_h, n_h, n_h).
 
     "Immediate": the derivative of ``h_k = tanh(W h_{k-1} + U x_k + b)`` in the W that
     appears in step k alone, with ``h_{k-1}`` held fixed (the earlier steps' W are the
@@ -98,13 +103,13 @@ def output_errors(cache: rnn.Cache, y) -> np.ndarray:
 
 
 def output_grads(params, cache: rnn.Cache, y) -> np.ndarray:
-    """``g[t-1] = dL_t/dh_t = V^T (yhat_t - e_{y_t})``: the gradient of the step-t loss
-    alone in h_t (not through later steps); (T, n_h)."""
+    """``d[t-1] = d_t = dJ_t/dh_t = V^T (yhat_t - e_{y_t})``: the gradient of the
+    step-t loss alone in h_t (not through later steps); (T, n_h)."""
     return output_errors(cache, y) @ params["V"]
 
 
 def bptt_terms(params, x, y, h0=None) -> dict[tuple[int, int], np.ndarray]:
-    """Every term of the double sum, ``{(t, k): g_t . dh_t/dh_k . d+h_k/dW}`` for
+    """Every term of the double sum, ``{(t, k): d_t . dh_t/dh_k . d+h_k/dW}`` for
     1 <= k <= t <= T, each contracted per entry (``einsum``) to an (n_h, n_h) array."""
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
     cache = rnn.forward(p, x, h0)
@@ -115,13 +120,14 @@ def bptt_terms(params, x, y, h0=None) -> dict[tuple[int, int], np.ndarray]:
             for t in range(1, T + 1) for k in range(1, t + 1)}
 
 
-def bptt_term_outer(g_t, P_tk, h_k, h_prev) -> np.ndarray:
-    """One term in outer-product form: ``(D_k (dh_t/dh_k)^T g_t) h_{k-1}^T``."""
-    return np.outer((1.0 - h_k**2) * (P_tk.T @ g_t), h_prev)
+def bptt_term_outer(d_t, P_tk, h_k, h_prev) -> np.ndarray:
+    """One term in outer-product form: ``(D_k (dh_t/dh_k)^T d_t) h_{k-1}^T``."""
+    return np.outer((1.0 - h_k**2) * (P_tk.T @ d_t), h_prev)
 
 
 def bptt_recursion(params, x, y, h0=None) -> tuple[np.ndarray, np.ndarray]:
-    """Reverse mode: ``delta[k-1] = dL/dh_k`` (all later losses) for k = 1..T, and dL/dW."""
+    """Reverse mode: ``delta[k-1] = dJ/dh_k`` (all later losses) for k = 1..T, and
+    dJ/dW."""
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
     cache = rnn.forward(p, x, h0)
     g, J, h = output_grads(p, cache, y), step_jacobians(p["W"], cache.h), cache.h
@@ -136,7 +142,7 @@ def bptt_recursion(params, x, y, h0=None) -> tuple[np.ndarray, np.ndarray]:
 
 def loss_with_offsets(params, x, y, E, h0=None):
     """The loss when ``E[k-1]`` is added to ``h_k`` right after step k computes it
-    (k = 1..T); its gradient in ``E[k-1]`` at E = 0 is ``dL/dh_k`` with every later
+    (k = 1..T); its gradient in ``E[k-1]`` at E = 0 is ``dJ/dh_k`` with every later
     step re-run, i.e. ``delta_k``. Complex-safe."""
     W, U, b, V, c = (params[k] for k in rnn.PARAM_NAMES)
     h = np.zeros(W.shape[0], dtype=np.result_type(W, E)) if h0 is None else h0
@@ -151,9 +157,9 @@ def other_grads(params, x, cache: rnn.Cache, y, delta) -> dict[str, np.ndarray]:
     """Equation ``van-rnn-grads`` as displayed, one term per step, from
     ``delta[k-1] = delta_k`` (:func:`bptt_recursion`) and ``D_k = diag(1 - h_k^2)``::
 
-        dL/dU = sum_k (D_k delta_k) x_k^T        dL/db = sum_k D_k delta_k
-        dL/dh_0 = J_1^T delta_1                  (J_1 = D_1 W, the step Jacobian)
-        dL/dV = sum_t (yhat_t - e_{y_t}) h_t^T   dL/dc = sum_t (yhat_t - e_{y_t})
+        dJ/dU = sum_k (D_k delta_k) x_k^T        dJ/db = sum_k D_k delta_k
+        dJ/dh_0 = F_1^T delta_1                  (F_1 = D_1 W, the step Jacobian)
+        dJ/dV = sum_t (yhat_t - e_{y_t}) h_t^T   dJ/dc = sum_t (yhat_t - e_{y_t})
     """
     h, err, T = cache.h, output_errors(cache, y), x.shape[0]
     dz = [(1.0 - h[k] ** 2) * delta[k - 1] for k in range(1, T + 1)]  # D_k delta_k
@@ -166,39 +172,77 @@ def other_grads(params, x, cache: rnn.Cache, y, delta) -> dict[str, np.ndarray]:
     }
 
 
-#: Source 003's two expansions for T = 3, term by term as written, in its steps 0..3: a
-#: term ``(t, k, i)`` is ``dl_t/dh_t . dh_t/dh_k . d+h_i/dW``. The first repeats
-#: ``(2, 0, 0)`` in place of ``(2, 2, 2)``; the second has eleven terms, every
-#: ``dh_0/dW`` kept where it is written (i = 0 after a product), ``(3, 2, 0)`` twice
-#: and ``dl_2/dh_1`` read as ``dl_2/dh_2``.
-SOURCE_003_FIRST = ((0, 0, 0), (1, 0, 0), (1, 1, 1), (2, 0, 0), (2, 1, 1), (2, 0, 0),
-                    (3, 0, 0), (3, 1, 1), (3, 2, 2), (3, 3, 3))
-SOURCE_003_SECOND = ((0, 0, 0), (1, 0, 0), (1, 1, 1), (2, 0, 0), (2, 1, 0), (2, 2, 2),
-                     (3, 0, 0), (3, 1, 0), (3, 2, 0), (3, 2, 0), (3, 3, 0))
+def source_003_T3_terms(*, dropped_22: bool = False, h0_for_hk: bool = False,
+                        extra_32: bool = False) -> list[tuple[int, int, int]]:
+    """The terms ``(t, k, i)``, ``dl_t/dh_t . dh_t/dh_k . d+h_i/dW``, of source 003's
+    expansion for T = 3 in its steps 0..3 (:func:`source_003_T3_expansion`): the ten
+    right ones, ``i = k`` for every ``0 <= k <= t <= 3``, with each defect of the
+    source switched on by its flag:
+
+    - ``dropped_22``: the first form's t = 2 line repeats ``(2, 0, 0)`` in place of
+      ``(2, 2, 2)``;
+    - ``h0_for_hk``: the second form writes ``dh_0/dW`` after the products that start
+      at h_1, h_2 and h_3: ``(2, 1)``, ``(3, 1)``, ``(3, 2)`` and ``(3, 3)`` get i = 0;
+    - ``extra_32``: the second form has the ``(3, 2)`` term twice (eleven terms).
+    """
+    wrong_i = {(2, 1), (3, 1), (3, 2), (3, 3)} if h0_for_hk else set()
+    terms = [(t, k, 0 if (t, k) in wrong_i else k)
+             for t in range(4) for k in range(t + 1)]
+    if dropped_22:
+        terms[terms.index((2, 2, 2))] = (2, 0, 0)
+    if extra_32:
+        terms.append(next(term for term in terms if term[:2] == (3, 2)))
+    return terms
 
 
-def source_003_T3_expansion(g, J, Imm, terms, one_diagonal: bool = False) -> np.ndarray:
+def source_003_T3_expansion(d, J, Imm, terms, one_diagonal: bool = False) -> np.ndarray:
     """The BPTT sum for source 003's Exercise 2(a), in its own indices s = 0..3: the sum
-    over ``terms`` ``(t, k, i)`` of ``g[t] . dh_t/dh_k . Imm[i]``, an (n_h, n_h) array.
+    over ``terms`` ``(t, k, i)`` of ``d[t] . dh_t/dh_k . Imm[i]``, an (n_h, n_h) array.
 
     Its ``h_0`` depends on W, so its steps s = 0..3 are the book's steps 1..4 (T = 4):
-    ``g[s]``, ``J[s]`` (= dh_s/dh_{s-1} = diag(1 - h_s^2) W) and ``Imm[s]`` (= d+h_s/dW)
+    ``d[s]``, ``J[s]`` (= dh_s/dh_{s-1} = diag(1 - h_s^2) W) and ``Imm[s]`` (= d+h_s/dW)
     belong to the source's step s, which is exactly how :func:`output_grads`,
     :func:`step_jacobians` and :func:`immediate_dW` index a four-step sequence.
 
-    The right sum is ``terms = [(t, k, k) for t in range(4) for k in range(t + 1)]``
-    with ``dh_t/dh_k = J[t] J[t-1] ... J[k+1]``; the source's are
-    :data:`SOURCE_003_FIRST` and :data:`SOURCE_003_SECOND`, the second with
-    ``one_diagonal`` (``[diag(sigma') W]^(t-k)`` read as ``J[t]^(t-k)``, the loss
-    step's diagonal in every factor).
+    The right sum is ``terms = source_003_T3_terms()`` with ``dh_t/dh_k = J[t] J[t-1]
+    ... J[k+1]``; the source's defects are the flags of :func:`source_003_T3_terms` and
+    ``one_diagonal`` (its second form's ``[diag(sigma') W]^(t-k)``, read as
+    ``J[t]^(t-k)``: the loss step's diagonal in every factor).
     """
     total = np.zeros(J.shape[1:])
     for t, k, i in terms:
         P = np.eye(J.shape[1])
         for s in range(k + 1, t + 1):       # dh_t/dh_k, the latest step on the left
             P = J[t if one_diagonal else s] @ P
-        total = total + np.einsum("i,ij,jpq->pq", g[t], P, Imm[i])
+        total = total + np.einsum("i,ij,jpq->pq", d[t], P, Imm[i])
     return total
+
+
+def ordered_product(W, h, t: int, k: int, *, one_diagonal: bool = False,
+                    diagonals_first: bool = False) -> np.ndarray:
+    """``prod_{i=k+1..t} diag(1 - h_i^2) W``, ordered, the latest step on the left: the
+    Jacobian dh_t/dh_k of the tanh RNN written with its diagonals (``h`` is (T+1, n_h)).
+
+    The flags are source 003's two defects in Exercise 2(c):
+    ``one_diagonal`` puts the last step's ``diag(1 - h_t^2)`` in every factor, and
+    ``diagonals_first`` moves the diagonals out in front of ``W^(t-k)``. With both on
+    it is the source's ``diag(sigma')^n W^n``.
+    """
+    D = [1.0 - h[t if one_diagonal else i] ** 2 for i in range(k + 1, t + 1)]
+    if diagonals_first:
+        return np.diag(np.prod(D, axis=0)) @ np.linalg.matrix_power(W, t - k)
+    P = np.eye(W.shape[0])
+    for d in D:                             # step k+1 first, so the latest ends left
+        P = (d[:, None] * W) @ P
+    return P
+
+
+def inputs_for_states(W, h) -> np.ndarray:
+    """The inputs ``x[t-1] = artanh(h_t) - W h_{t-1}`` (t = 1..T) that make the tanh RNN
+    of :func:`tanh_rnn_states` (``U = I``, no bias), started at ``h[0]``, visit the
+    states ``h[1..T]``; ``h`` is (T+1, n_h) with every entry in (-1, 1)."""
+    h = np.asarray(h, dtype=float)
+    return np.arctanh(h[1:]) - h[:-1] @ W.T
 
 
 # --- products of Jacobians: bounds, norms against lag --------------------------------
@@ -211,7 +255,7 @@ def product_norms(J) -> np.ndarray:
         P = np.eye(J.shape[1])
         N[t, t] = 1.0
         for k in range(t - 1, -1, -1):
-            P = P @ J[k]  # dh_t/dh_k = (dh_t/dh_{k+1}) J_{k+1}, J_{k+1} = J[k]
+            P = P @ J[k]  # dh_t/dh_k = (dh_t/dh_{k+1}) F_{k+1}, F_{k+1} = J[k]
             N[t, k] = np.linalg.norm(P, 2)
     return N
 
@@ -242,7 +286,8 @@ def holds(statement: str, lhs, rhs, rtol: float = 1e-12) -> float:
     keep = ~np.isnan(lhs)                  # NaN marks "no such case" (k > t)
     lhs, rhs = lhs[keep], rhs[keep]
     ok = lhs <= rhs * (1.0 + rtol)
-    ratio = float(np.max(lhs / rhs))
+    with np.errstate(divide="ignore", invalid="ignore"):   # 0 / 0 when both are 0
+        ratio = float(np.max(lhs / rhs))
     if not ok.all():
         raise CheckFailed(f"{statement}: fails for {int((~ok).sum())} of {ok.size} "
                           f"cases (largest lhs/rhs = {ratio:.3g})")

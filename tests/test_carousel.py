@@ -76,3 +76,16 @@ def test_bad_input_raises_a_value_error_naming_the_culprit(example, change, mess
     params, x, y, _, _ = example
     with pytest.raises(ValueError, match=message):
         carousel.loss_and_grads(*change(params, x, y))
+
+
+def test_cell_step_total_is_the_one_step_total_derivative_and_each_defect_changes_it():
+    params, x, y, a0, c0 = lstm.example()
+    _, c1, st1 = lstm.cell_forward(params, x[0], a0, c0)
+    _, _, st2 = lstm.cell_forward(params, x[1], st1.a, c1)
+    c2_of = lambda cp: lstm.cell_forward(params, x[1], st1.o * np.tanh(cp), cp)[1]
+    numeric = jacobian(c2_of, c1, "complex-step")
+    check("total", carousel.cell_step_total(params, st2, st1.o), numeric)
+    for flag in ("drop_f", "drop_o_prev", "drop_W_ca"):
+        with pytest.raises(CheckFailed):
+            wrong = carousel.cell_step_total(params, st2, st1.o, **{flag: True})
+            check(flag, wrong, numeric)

@@ -41,19 +41,49 @@ def test_dropping_the_k_less_than_t_terms_fails_the_check(example):
         check("van-bptt-sum", diagonal_only, numeric)
 
 
-def test_source_003_expansions_differ_from_the_gradient(example):
+def test_source_003_expansions_differ_from_the_gradient_by_each_defect(example):
     params, x, y, h0 = example
     x4, y4 = x[:4], y[:4]
     cache = rnn.forward(params, x4, h0)
-    g, J = van.output_grads(params, cache, y4), van.step_jacobians(params["W"], cache.h)
+    d, F = van.output_grads(params, cache, y4), van.step_jacobians(params["W"], cache.h)
     imm = [van.immediate_dW(cache.h[s], cache.h[s + 1]) for s in range(4)]
     truth = rnn.loss_and_grads(params, x4, y4, h0=h0)[1]["W"]
-    right = [(t, k, k) for t in range(4) for k in range(t + 1)]
-    np.testing.assert_allclose(van.source_003_T3_expansion(g, J, imm, right), truth,
+    right = van.source_003_T3_terms()
+    assert right == [(t, k, k) for t in range(4) for k in range(t + 1)]
+    np.testing.assert_allclose(van.source_003_T3_expansion(d, F, imm, right), truth,
                                rtol=1e-12, atol=1e-14)
-    for terms, one in ((van.SOURCE_003_FIRST, False), (van.SOURCE_003_SECOND, True)):
-        wrong = van.source_003_T3_expansion(g, J, imm, terms, one_diagonal=one)
-        assert np.abs(wrong - truth).max() > 1e-3
+    for flag in ("dropped_22", "h0_for_hk", "extra_32"):
+        listed = van.source_003_T3_terms(**{flag: True})
+        wrong = van.source_003_T3_expansion(d, F, imm, listed)
+        assert np.abs(wrong - truth).max() > 1e-3, flag
+    one = van.source_003_T3_expansion(d, F, imm, right, one_diagonal=True)
+    assert np.abs(one - truth).max() > 1e-3
+
+
+def test_source_003_second_form_has_eleven_terms_with_dh0_where_written():
+    terms = van.source_003_T3_terms(h0_for_hk=True, extra_32=True)
+    assert len(terms) == 11 and terms.count((3, 2, 0)) == 2
+    assert [i for t, k, i in terms if k > 0 and t != k or (t, k) == (3, 3)] == [0] * 5
+    assert (1, 1, 1) in terms and (2, 2, 2) in terms
+
+
+def test_ordered_product_is_the_jacobian_and_each_source_defect_changes_it(example):
+    params, x, _, h0 = example
+    h = rnn.forward(params, x, h0).h
+    exact = van.jacobian_between(van.step_jacobians(params["W"], h), 7, 1)
+    np.testing.assert_allclose(van.ordered_product(params["W"], h, 7, 1), exact,
+                               rtol=1e-12, atol=1e-15)
+    for flag in ("one_diagonal", "diagonals_first"):
+        wrong = van.ordered_product(params["W"], h, 7, 1, **{flag: True})
+        assert np.abs(wrong - exact).max() > 1e-6, flag
+
+
+def test_inputs_for_states_drive_the_rnn_through_the_given_states():
+    W = np.array([[-2.0, -2.5], [1.5, 1.5]])
+    h = np.random.default_rng(0).uniform(-0.9, 0.9, (9, 2))
+    x = van.inputs_for_states(W, h)
+    np.testing.assert_allclose(van.tanh_rnn_states(W, x, h0=h[0]), h,
+                               rtol=1e-12, atol=1e-15)
 
 
 def test_holds_raises_when_the_inequality_is_broken(capsys):
