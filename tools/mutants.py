@@ -43,6 +43,7 @@ import importlib
 import json
 import multiprocessing
 import random
+import re
 import sys
 import time
 import warnings
@@ -741,16 +742,33 @@ def package_mode(n: int, seed: int) -> dict:
 
 
 def _observable_change(base: pagerun.RunLog, new: pagerun.RunLog) -> bool:
-    """Whether a run shows the reader anything else: a value on either side of a check,
-    or a printed line."""
-    if base.output != new.output or len(base.comparisons) != len(new.comparisons):
+    """Whether a run shows the reader anything else, beyond rounding: a value on either
+    side of a check (moved by more than 1e-12 relative), or a printed number (compared to
+    three significant digits; numbers below 1e-9, rounding-level errors, only by being
+    there). A sum taken in another order, say, changes nothing a reader can see."""
+    if [_rounded(o) for o in base.output] != [_rounded(o) for o in new.output]:
+        return True
+    if len(base.comparisons) != len(new.comparisons):
         return True
     for b, n in zip(base.comparisons, new.comparisons):
         for x, y in ((b.value, n.value), (b.numeric, n.numeric)):
-            if (x is None) != (y is None) or (x is not None and (
-                    x.shape != y.shape or not np.array_equal(x, y))):
+            if (x is None) != (y is None):
+                return True
+            if x is not None and (x.shape != y.shape or not np.allclose(
+                    y, x, rtol=1e-12, atol=1e-12 * max(1.0, float(np.max(np.abs(x),
+                                                                       initial=0.0))))):
                 return True
     return False
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _rounded(text: str) -> str:
+    def shown(match):
+        value = float(match.group())
+        return "~0" if abs(value) < 1e-9 else f"{value:.3g}"
+    return _NUMBER.sub(shown, text)
 
 
 # --- the command -------------------------------------------------------------------
