@@ -50,6 +50,9 @@ TOLERANCES: dict[str, tuple[float, float]] = {
     "complex-step": (1e-11, 1e-13),
     "directional-complex": (1e-11, 1e-13),
     "exact": (1e-11, 1e-13),
+    # A slope fitted to measured errors against the slope an analysis predicts: the
+    # measurements scatter, so agreement within 5% is what such a fit can show.
+    "fit": (5e-2, 0.0),
 }
 
 RECORD_ENV = "LSTM_NOTES_RECORD_DIR"

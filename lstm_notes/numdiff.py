@@ -65,6 +65,7 @@ METHOD_NAMES = {
     "directional": "random directions (central)",
     "directional-complex": "random directions (complex step)",
     "exact": "two exact forms",
+    "fit": "fit against theory",
 }
 
 
