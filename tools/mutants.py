@@ -287,6 +287,32 @@ def backward_slice(statements: list[Statement], before: int, need: set[str]) -> 
     return chosen
 
 
+def _inputs(node: ast.stmt, names: set[str]) -> set[str]:
+    """The names to look for before a check statement: a name the statement itself
+    assigns (a loop variable, ``num = ...`` inside a loop) is replaced by the names its
+    value reads, so that an earlier, unrelated use of the same name is not taken for it."""
+    local: dict[str, set[str]] = {}
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Assign):
+            for target in sub.targets:
+                for name in _names(target, ast.Store):
+                    local.setdefault(name, set()).update(_names(sub.value, ast.Load))
+        elif isinstance(sub, (ast.For, ast.comprehension)):
+            for name in _names(sub.target, ast.Store):
+                local.setdefault(name, set()).update(_names(sub.iter, ast.Load))
+    out, seen, todo = set(), set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in local:
+            todo.extend(local[name])
+        else:
+            out.add(name)
+    return out
+
+
 @dataclass
 class CheckSite:
     """The calls that check one label on a page."""
@@ -321,6 +347,7 @@ def check_sites(statements: list[Statement]) -> dict[str, CheckSite]:
             site.analytic.setdefault(stmt.index, []).extend(analytic)
             a_need = set().union(*(_names(a, ast.Load) for a in analytic)) if analytic else set()
             n_need = set().union(*(_names(n, ast.Load) for n in numeric)) if numeric else set()
+            a_need, n_need = _inputs(stmt.node, a_need), _inputs(stmt.node, n_need)
             a_slice = backward_slice(statements, stmt.index, a_need)
             n_slice = backward_slice(statements, stmt.index, n_need)
             site.analytic_only |= a_slice - n_slice
@@ -669,6 +696,12 @@ def mutate_page(args) -> dict:
             elif verdict == "crashed":
                 counts["crashes"].append(f"{mutant.describe()} -> {detail}")
         labels[label] = counts
+    for label in pagerun.labels(page):  # an equation no check call names by its label
+        if label not in labels and (not only or label in only):
+            labels[label] = {"page": page, "killed": 0, "survived": 0, "equivalent": 0,
+                             "elsewhere": 0, "crashed": 0, "survivors": [],
+                             "elsewhere_by": [], "crashes": [],
+                             "note": "no check call names this label on its page"}
     return {"page": page, "labels": labels}
 
 

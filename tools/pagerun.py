@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import re
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -92,6 +93,19 @@ def all_pages() -> list[str]:
         if "```{code-cell}" in path.read_text():
             pages.append(path.relative_to(DOCS).with_suffix("").as_posix())
     return pages
+
+
+_MATH_LABEL = re.compile(r"^:label:\s*(\S+)\s*$", re.M)
+_DOLLAR_LABEL = re.compile(r"\$\$\s*\(([^)\s]+)\)\s*$", re.M)
+
+
+def labels(page: str) -> list[str]:
+    """The labels of the page's labelled equations (``:label:`` options and
+    ``$$ ... $$ (label)``), in page order."""
+    text = page_path(page).read_text()
+    found = [(m.start(), m.group(1)) for m in _MATH_LABEL.finditer(text)]
+    found += [(m.start(), m.group(1)) for m in _DOLLAR_LABEL.finditer(text)]
+    return [label for _, label in sorted(found)]
 
 
 def read_cells(page: str) -> list[str]:
