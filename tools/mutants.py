@@ -289,8 +289,9 @@ def backward_slice(statements: list[Statement], before: int, need: set[str]) -> 
 
 def _inputs(node: ast.stmt, names: set[str]) -> set[str]:
     """The names to look for before a check statement: a name the statement itself
-    assigns (a loop variable, ``num = ...`` inside a loop) is replaced by the names its
-    value reads, so that an earlier, unrelated use of the same name is not taken for it."""
+    assigns (``num = ...`` inside a loop) is replaced by the names its value reads, and
+    its own loop variables are dropped, so that an earlier, unrelated use of the same
+    name is not taken for it."""
     local: dict[str, set[str]] = {}
     for sub in ast.walk(node):
         if isinstance(sub, ast.Assign):
@@ -298,8 +299,10 @@ def _inputs(node: ast.stmt, names: set[str]) -> set[str]:
                 for name in _names(target, ast.Store):
                     local.setdefault(name, set()).update(_names(sub.value, ast.Load))
         elif isinstance(sub, (ast.For, ast.comprehension)):
+            # A loop variable indexes the loop (a method, a parameter's name): it says
+            # which value, not what the value is, so it ties neither side to the other.
             for name in _names(sub.target, ast.Store):
-                local.setdefault(name, set()).update(_names(sub.iter, ast.Load))
+                local.setdefault(name, set())
     out, seen, todo = set(), set(), list(names)
     while todo:
         name = todo.pop()
