@@ -65,7 +65,7 @@ METHOD_NAMES = {
     "directional": "random directions (central)",
     "directional-complex": "random directions (complex step)",
     "exact": "two exact forms",
-    "fit": "fit against theory",
+    "fit": "theory (fitted slopes)",
 }
 
 
