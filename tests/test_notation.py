@@ -6,7 +6,6 @@ blockquote ("> " lines). Code cells and inline code are not notation and are ski
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 

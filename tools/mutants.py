@@ -551,7 +551,7 @@ def _moved(base: list[pagerun.Comparison], new: list[pagerun.Comparison]) -> boo
     new = [n for n in new if n.kind in ("check", "corrected")]
     if len(base) != len(new):
         return True
-    for b, n in zip(base, new):
+    for b, n in zip(base, new, strict=True):
         if b.value is None or n.value is None:
             if (b.value is None) != (n.value is None):
                 return True
@@ -786,7 +786,7 @@ def _observable_change(base: pagerun.RunLog, new: pagerun.RunLog) -> bool:
         return True
     if len(base.comparisons) != len(new.comparisons):
         return True
-    for b, n in zip(base.comparisons, new.comparisons):
+    for b, n in zip(base.comparisons, new.comparisons, strict=True):
         for x, y in ((b.value, n.value), (b.numeric, n.numeric)):
             if (x is None) != (y is None):
                 return True
