@@ -523,8 +523,7 @@ class Installed:
         self.unit, self.k, self.v = unit, k, v
 
     def __enter__(self):
-        node = apply_point(self.unit.node, self.k, self.v)
-        node = copy.deepcopy(node)
+        node = apply_point(self.unit.node, self.k, self.v)  # a copy: the unit stays intact
         node.decorator_list = []
         module = ast.Module(body=[node], type_ignores=[])
         with warnings.catch_warnings():  # a mutant may index a float, say: it will raise
@@ -595,6 +594,7 @@ class Mutant:
     stmt: int | None
     k: int
     v: int
+    line: int        # the mutated line (of the cell, or of the module's file)
 
     def describe(self) -> str:
         return f"{self.where}: {self.what}"
@@ -612,7 +612,7 @@ def page_mutants(statements, site: CheckSite, lines, rng, per_label: int):
         within = site.analytic.get(index)
         for k, v, desc, line in mutation_points(stmt.node, within=within):
             local.append(Mutant(f"{stmt.page}.md cell {stmt.cell + 1} line {line}", desc,
-                                None, index, k, v))
+                                None, index, k, v, line))
     # The package lines behind the analytic side: those run by its own statements and by
     # the check call outside its numerical argument, less those run inside numerical
     # differentiation (the model being differentiated) and those run by statements that
@@ -636,7 +636,7 @@ def page_mutants(statements, site: CheckSite, lines, rng, per_label: int):
                 continue
             for k, v, desc, line in mutation_points(unit.node, lines=got):
                 remote.append(Mutant(f"lstm_notes/{module}.py:{line} {unit.qualname}", desc,
-                                     unit, None, k, v))
+                                     unit, None, k, v, line))
     pick = lambda xs: xs if len(xs) <= per_label else rng.sample(xs, per_label)  # noqa: E731
     return pick(local) + pick(remote)
 
@@ -714,9 +714,10 @@ def _caught_elsewhere(mutant: Mutant, page: str) -> str:
     stop = lambda log, i: bool(log.failed or log.crashed)  # noqa: E731
     pages = [page]
     if mutant.unit is not None:
-        line = int(mutant.where.split(":")[1].split()[0])
-        pages += [p for p in pagerun.all_pages() if p != page and _BOOK.page(p)
-                  and p in _BOOK.pages_running(mutant.unit.module, line)]
+        for other in pagerun.all_pages():
+            _BOOK.page(other)  # traced once per process, then cached
+        pages += [p for p in _BOOK.pages_running(mutant.unit.module, mutant.line)
+                  if p != page]
     for other in pages:
         log = run_mutant(_BOOK.page(other)[0], mutant, until=stop)
         if log.failed:
@@ -749,14 +750,13 @@ def package_mode(n: int, seed: int) -> dict:
                 continue
             for k, v, desc, line in mutation_points(unit.node):
                 candidates.append(Mutant(f"lstm_notes/{module}.py:{line} {unit.qualname}",
-                                         desc, unit, None, k, v))
+                                         desc, unit, None, k, v, line))
     order = random.Random(seed).sample(candidates, len(candidates))
     killed, survivors, equivalent = 0, [], []
     for mutant in order:
         if killed + len(survivors) >= n:
             break
-        line = int(mutant.where.split(":")[1].split()[0])
-        running = sorted(_BOOK.pages_running(mutant.unit.module, line), key=cost.get)
+        running = sorted(_BOOK.pages_running(mutant.unit.module, mutant.line), key=cost.get)
         verdict = "equivalent" if running else "survived"
         for page in running:
             stmts = _BOOK.statements[page]
