@@ -21,6 +21,7 @@ import contextlib
 import io
 import re
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,12 +50,13 @@ class Statement:
     index: int          # index among the page's statements
     node: ast.stmt      # line numbers are those of the cell's source
     source: str         # the cell's source
+    _code: object = field(default=None, repr=False, compare=False)
 
-    def text(self) -> str:
-        return ast.get_source_segment(self.source, self.node) or ast.unparse(self.node)
-
-    def location(self) -> str:
-        return f"{self.page}, cell {self.cell + 1}, line {self.node.lineno}"
+    def code(self):
+        """The statement compiled, once: every run of the page reuses it."""
+        if self._code is None:
+            self._code = _compile(self, self.node)
+        return self._code
 
 
 @dataclass
@@ -195,15 +197,13 @@ class _Hooks:
 
 
 def run(statements: list[Statement], *, replace: dict[int, ast.stmt] | None = None,
-        stop_after: int | None = None, until=None) -> RunLog:
+        until=None) -> RunLog:
     """Execute ``statements`` in a fresh namespace and return what happened.
 
     ``replace`` maps a statement index to another statement (a mutant) to run instead.
-    ``stop_after``: the last statement index to run. ``until(log, index)`` is called after
-    each statement; when it returns True the run stops there.
+    ``until(log, index)`` is called after each statement; when it returns True the run
+    stops there.
     """
-    import time
-
     _headless_plots()
     replace = replace or {}
     log = RunLog()
@@ -214,13 +214,9 @@ def run(statements: list[Statement], *, replace: dict[int, ast.stmt] | None = No
             warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         for stmt in statements:
-            if stop_after is not None and stmt.index > stop_after:
-                break
             node = replace.get(stmt.index, stmt.node)
-            module = ast.Module(body=[node], type_ignores=[])
-            ast.fix_missing_locations(module)
             try:
-                code = compile(module, f"<{stmt.page}.md cell {stmt.cell + 1}>", "exec")
+                code = stmt.code() if node is stmt.node else _compile(stmt, node)
                 exec(code, namespace)
             except Exception as err:  # noqa: BLE001 - a page may fail in any way
                 if not _is_check_failure(node, log):
@@ -233,6 +229,11 @@ def run(statements: list[Statement], *, replace: dict[int, ast.stmt] | None = No
     _close_figures()
     log.seconds = time.perf_counter() - start
     return log
+
+
+def _compile(stmt: Statement, node: ast.stmt):
+    module = ast.fix_missing_locations(ast.Module(body=[node], type_ignores=[]))
+    return compile(module, f"<{stmt.page}.md cell {stmt.cell + 1}>", "exec")
 
 
 def _is_check_failure(node: ast.stmt, log: RunLog) -> bool:
