@@ -181,13 +181,26 @@ def compare(label: str, analytic, numeric, rtol: float | None = None,
 
 def check(label: str, analytic, numeric, *, rtol: float | None = None,
           atol: float | None = None) -> CheckResult:
-    """Compare, print one line, record, and raise :class:`CheckFailed` on a mismatch."""
-    result = compare(label, analytic, numeric, rtol=rtol, atol=atol)
+    """Compare, print one line, record, and raise :class:`CheckFailed` on a mismatch; a
+    value that cannot be compared (non-finite, float32, ...) raises ``ValueError``."""
+    result = _compare_or_refuse(label, analytic, numeric, rtol, atol, "check")
     _record(result)
     if not result.passed:
         raise CheckFailed(result.failure_message(), result)
     print(result.line())
     return result
+
+
+def _compare_or_refuse(label, analytic, numeric, rtol, atol, kind) -> CheckResult:
+    """:func:`compare`; a value it refuses (non-finite, float32, ...) is recorded as
+    refused before the ``ValueError`` goes on, so that the build's summary names the
+    equation."""
+    try:
+        return compare(label, analytic, numeric, rtol=rtol, atol=atol, kind=kind)
+    except ValueError as err:
+        method = numeric.method if isinstance(numeric, Estimate) else "exact"
+        _record_text(label, method, str(err), kind="refused")
+        raise
 
 
 @dataclass
@@ -239,7 +252,7 @@ def erratum(label: str, *, numeric, as_written=None, corrected=None, formula=Non
     elif as_written is None or corrected is None:
         raise ValueError(f"erratum {label!r} needs as_written and corrected (or formula "
                          "and defects)")
-    fixed = compare(label, corrected, numeric, rtol=rtol, atol=atol, kind="corrected")
+    fixed = _compare_or_refuse(label, corrected, numeric, rtol, atol, "corrected")
     _record(fixed)
     if not fixed.passed:
         raise CheckFailed("the corrected formula: " + fixed.failure_message(), fixed)
@@ -326,10 +339,10 @@ def _record(result: CheckResult) -> None:
     path.write_text(json.dumps(data))
 
 
-def _record_text(label: str, method: str, text: str) -> None:
-    path = _record_path(label, method, "as-written")
+def _record_text(label: str, method: str, text: str, kind: str = "as-written") -> None:
+    path = _record_path(label, method, kind)
     if path is not None:
-        path.write_text(json.dumps({"label": label, "method": method, "kind": "as-written",
+        path.write_text(json.dumps({"label": label, "method": method, "kind": kind,
                                     "passed": False, "note": text}))
 
 

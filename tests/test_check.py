@@ -16,6 +16,7 @@ from lstm_notes import (
     jacobian,
 )
 from lstm_notes.calculus import cross_entropy, cross_entropy_grad, softmax, softmax_jacobian
+from lstm_notes.check import load_records
 
 # A small loss with a matrix parameter of distinct sizes: J(W) = CE(softmax(W^T a + b), y).
 N_IN, N_OUT = 5, 3
@@ -242,3 +243,11 @@ def test_erratum_needs_one_way_of_stating_the_formula():
                 numeric=np.array([2.0]))
     with pytest.raises(ValueError, match="needs as_written"):
         erratum("toy", corrected=np.array([2.0]), numeric=np.array([2.0]))
+
+
+def test_a_refused_value_is_recorded_so_the_summary_names_its_equation(tmp_path, monkeypatch):
+    monkeypatch.setenv("LSTM_NOTES_RECORD_DIR", str(tmp_path))
+    with pytest.raises(ValueError, match="non-finite"):
+        check("t-refused", np.array([np.nan, 1.0]), np.ones(2))
+    [rec] = [r for r in load_records(tmp_path) if r["label"] == "t-refused"]
+    assert rec["kind"] == "refused" and not rec["passed"] and "non-finite" in rec["note"]
