@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent
 # kernels that execute the pages (they inherit PYTHONPATH).
 sys.path[:0] = [str(ROOT), str(ROOT / "docs" / "_ext")]
 os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+)
 
 import lstm_notes  # noqa: E402
 
@@ -26,8 +27,13 @@ release = version = lstm_notes.__version__
 def _build_date() -> str:
     """The date of the last commit (so a rebuild of the same commit shows the same date)."""
     try:
-        out = subprocess.run(["git", "log", "-1", "--format=%cs"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "log", "-1", "--format=%cs"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         if out.returncode == 0 and out.stdout.strip():
             return out.stdout.strip()
     except OSError:
@@ -70,13 +76,22 @@ exclude_patterns = ["_build", "_ext", "**.ipynb_checkpoints", "Thumbs.db", ".DS_
 # loop while writing one part. The toctree then points at missing pages, so those
 # warnings are silenced in that mode only; `make html` always builds the whole book.
 if os.environ.get("BOOK_ONLY"):
-    _keep = ["index"] + [p.strip() for p in os.environ["BOOK_ONLY"].split(",") if p.strip()]
+    _keep = ["index"] + [
+        p.strip() for p in os.environ["BOOK_ONLY"].split(",") if p.strip()
+    ]
     for _page in (ROOT / "docs").rglob("*.md"):
         _name = _page.relative_to(ROOT / "docs").with_suffix("").as_posix()
         if not any(fnmatch.fnmatch(_name, pat) for pat in _keep):
             exclude_patterns.append(_name + ".md")
-    suppress_warnings = ["toc.excluded", "toc.not_readable", "toc.not_included", "ref.eq",
-                         "ref.ref", "ref.doc", "bibtex"]
+    suppress_warnings = [
+        "toc.excluded",
+        "toc.not_readable",
+        "toc.not_included",
+        "ref.eq",
+        "ref.ref",
+        "ref.doc",
+        "bibtex",
+    ]
 
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_dmath_double_inline = True
@@ -108,9 +123,11 @@ bibtex_reference_style = "author_year"
 SITE_URL = "https://lstm-notes.github.io/verified-lstm-gradients/"
 REPOSITORY_URL = "https://github.com/lstm-notes/verified-lstm-gradients"
 html_baseurl = os.environ.get("READTHEDOCS_CANONICAL_URL", SITE_URL)
-site_description = ("Gradient derivations for LSTMs and RNNs, from matrix calculus to "
-                    "backpropagation through time and attention, each equation checked "
-                    "against an independent computation when the site is built.")
+site_description = (
+    "Gradient derivations for LSTMs and RNNs, from matrix calculus to "
+    "backpropagation through time and attention, each equation checked "
+    "against an independent computation when the site is built."
+)
 
 # --- theme -----------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
@@ -131,8 +148,10 @@ html_theme_options = {
     "launch_buttons": {},
     "show_toc_level": 2,
     "home_page_in_toc": True,
-    "extra_footer": (f'<p class="book-version">Version {release}, built {build_date}. '
-                     'Text CC BY 4.0, code MIT. <a href="{cite}">How to cite</a>.</p>'),
+    "extra_footer": (
+        f'<p class="book-version">Version {release}, built {build_date}. '
+        'Text CC BY 4.0, code MIT. <a href="{cite}">How to cite</a>.</p>'
+    ),
 }
 html_context = {"default_mode": "light"}
 html_css_files = ["book.css"]

@@ -1,14 +1,30 @@
 """lstm_notes: the numerics behind the verified book of LSTM and RNN gradients.
 
-``numdiff``   numerical differentiation (central differences, complex step, random
-              directions, Jacobians), float64 throughout
-``check``     the one check of the book: ``check(label, analytic, numeric)`` and
-              ``erratum(label, as_written=..., corrected=..., numeric=...)``
-``calculus``  the building blocks of part 1 (softmax, trace-method examples, ...)
+Four layers; imports flow one way, each layer using only those above it
+(``tests/test_api.py::test_layers`` holds this):
+
+``checking``  numerical differentiation, the book's one check (``check``, ``erratum``,
+              ``holds``) and input validation; knows nothing of the models
+``blocks``    the shared formulas: activations, softmax, cross-entropy, the output error
+              ``ŷ - e_y``, outer-product sums, chains of step Jacobians (the only copies)
+``models``    the three models, one API: ``rnn``, ``lstm`` (the 1997 carousel is its
+              option without a forget gate) and ``attention_rnn``
+``chapters``  the helpers of the book's parts: ``calculus``, ``stacked``, ``carousel``,
+              ``vanishing``, ``experiments``, ``training``, ``timing``
+
+The checking API is re-exported here: ``from lstm_notes import check, central_grad``.
 """
 
-from .check import TOLERANCES, CheckFailed, CheckResult, check, compare, erratum
-from .numdiff import (
+from .checking.check import (
+    TOLERANCES,
+    CheckFailed,
+    CheckResult,
+    check,
+    compare,
+    erratum,
+    holds,
+)
+from .checking.numdiff import (
     CENTRAL_STEP,
     COMPLEX_STEP,
     Estimate,
@@ -29,6 +45,7 @@ __all__ = [
     "check",
     "compare",
     "erratum",
+    "holds",
     "CENTRAL_STEP",
     "COMPLEX_STEP",
     "Estimate",

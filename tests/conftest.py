@@ -28,10 +28,29 @@ def require(tool: str, available: bool, why: str) -> None:
     pytest.skip(f"{tool} is not installed: {why}")
 
 
-SPHINX = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-j", "auto", "-b", "html",
-          "-c", "."]
-IGNORE = shutil.ignore_patterns(".venv", "_build*", ".git", "__pycache__", "*.egg-info",
-                                ".pytest_cache", "test-artifacts")
+SPHINX = [
+    sys.executable,
+    "-m",
+    "sphinx",
+    "-W",
+    "--keep-going",
+    "-q",
+    "-j",
+    "auto",
+    "-b",
+    "html",
+    "-c",
+    ".",
+]
+IGNORE = shutil.ignore_patterns(
+    ".venv",
+    "_build*",
+    ".git",
+    "__pycache__",
+    "*.egg-info",
+    ".pytest_cache",
+    "test-artifacts",
+)
 
 
 def copy_project(dest: Path) -> Path:
@@ -40,16 +59,18 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-def build_book(project: Path, *extra: str, keep_book_only: bool = False
-               ) -> subprocess.CompletedProcess:
+def build_book(
+    project: Path, *extra: str, keep_book_only: bool = False
+) -> subprocess.CompletedProcess:
     """Run the same sphinx-build as `make html` on ``project`` (its own lstm_notes); the
     whole book unless ``keep_book_only`` lets a test's BOOK_ONLY through."""
     cmd = SPHINX + list(extra) + ["-d", "_build/doctrees", "docs", "_build/html"]
     env = {**os.environ, "PYTHONPATH": str(project)}
     if not keep_book_only:
         env.pop("BOOK_ONLY", None)
-    return subprocess.run(cmd, cwd=project, capture_output=True, text=True, env=env,
-                          timeout=900)
+    return subprocess.run(
+        cmd, cwd=project, capture_output=True, text=True, env=env, timeout=900
+    )
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import ROOT, require
 from test_site import html_pages, site  # noqa: F401  (the site fixture)
 
@@ -43,12 +42,14 @@ try:
     import selenium  # noqa: F401
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+
     HAVE_SELENIUM = True
 except ImportError:  # pragma: no cover
     HAVE_SELENIUM = False
 
 
 # --- serving and driving -------------------------------------------------------------
+
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002
@@ -77,24 +78,40 @@ def server(site):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def browser():
-    require("chromium", CHROMIUM.exists() and CHROMEDRIVER.exists(),
-            "the browser tests need Debian's chromium and chromium-driver "
-            "(apt-get install chromium chromium-driver)")
-    require("chromium", HAVE_SELENIUM,
-            "the browser tests need selenium (pip install -e '.[test]')")
+    require(
+        "chromium",
+        CHROMIUM.exists() and CHROMEDRIVER.exists(),
+        "the browser tests need Debian's chromium and chromium-driver "
+        "(apt-get install chromium chromium-driver)",
+    )
+    require(
+        "chromium",
+        HAVE_SELENIUM,
+        "the browser tests need selenium (pip install -e '.[test]')",
+    )
     # Selenium Manager must never fetch a browser or a driver: both paths are given, and
     # it is told it is offline.
     os.environ["SE_OFFLINE"] = "true"
     profile = tempfile.mkdtemp(prefix="lstm-notes-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                "--hide-scrollbars", "--window-size=1280,1600",
-                f"--user-data-dir={profile}"):
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        "--window-size=1280,1600",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    options.set_capability(
+        "goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"}
+    )
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(30)
@@ -166,7 +183,10 @@ def _network_failures(driver) -> list[str]:
                 continue
             sent[params["requestId"]] = url
             parts = urlsplit(url)
-            if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname != "127.0.0.1":
+            if (
+                parts.scheme in ("http", "https", "ws", "wss")
+                and parts.hostname != "127.0.0.1"
+            ):
                 failed.append(f"request to another host: {url}")
         elif msg["method"] == "Network.loadingFailed" and not params.get("canceled"):
             if params.get("requestId") in sent:
@@ -183,8 +203,9 @@ def _load(driver, url: str) -> dict:
     driver.get_log("performance")
     driver.get(url)
     report = driver.execute_async_script(INSPECT)
-    report["console"] = [e["message"] for e in driver.get_log("browser")
-                         if e["level"] == "SEVERE"]
+    report["console"] = [
+        e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"
+    ]
     report["network"] = _network_failures(driver)
     return report
 
@@ -205,8 +226,12 @@ def _problems(name: str, r: dict) -> list[str]:
         out.append(f"{name}: raw TeX left in the text: {r['rawTex']}")
     out += [f"{name}: console: {m}" for m in r["console"]]
     out += [f"{name}: network: {m}" for m in r["network"]]
-    out += [f"{name}: resource from another host: {u}" for u in r["resources"]
-            if urlsplit(u).scheme in ("http", "https") and urlsplit(u).hostname != "127.0.0.1"]
+    out += [
+        f"{name}: resource from another host: {u}"
+        for u in r["resources"]
+        if urlsplit(u).scheme in ("http", "https")
+        and urlsplit(u).hostname != "127.0.0.1"
+    ]
     out += [f"{name}: image did not load: {u}" for u in r["brokenImages"]]
     return out
 
@@ -215,7 +240,8 @@ def _screenshot(driver, name: str) -> Path:
     """A full-page PNG in test-artifacts/."""
     ARTIFACTS.mkdir(exist_ok=True)
     height = driver.execute_script(
-        "return Math.min(8000, document.documentElement.scrollHeight)")
+        "return Math.min(8000, document.documentElement.scrollHeight)"
+    )
     driver.set_window_size(1280, max(900, height))
     path = ARTIFACTS / name
     driver.save_screenshot(str(path))
@@ -224,6 +250,7 @@ def _screenshot(driver, name: str) -> Path:
 
 
 # --- the tests -----------------------------------------------------------------------
+
 
 def test_every_page_renders_its_math_offline_with_no_error(site, server, browser):  # noqa: F811
     pages = [p.relative_to(site).as_posix() for p in html_pages(site)]
@@ -251,8 +278,11 @@ def test_screenshots_of_the_front_page_and_a_derivation_page(site, server, brows
 
 
 def _pages_with(site, needle: str) -> list[str]:  # noqa: F811
-    return [p.relative_to(site).as_posix() for p in html_pages(site)
-            if needle in p.read_text(encoding="utf-8")]
+    return [
+        p.relative_to(site).as_posix()
+        for p in html_pages(site)
+        if needle in p.read_text(encoding="utf-8")
+    ]
 
 
 def test_folded_cells_open_and_code_has_copy_buttons(site, server, browser):  # noqa: F811
@@ -260,7 +290,9 @@ def test_folded_cells_open_and_code_has_copy_buttons(site, server, browser):  # 
     if not with_code:
         pytest.skip("no page of this build has a code cell")
     browser.get(server + with_code[0])
-    buttons = browser.execute_script("return document.querySelectorAll('button.copybtn').length")
+    buttons = browser.execute_script(
+        "return document.querySelectorAll('button.copybtn').length"
+    )
     assert buttons > 0, f"{with_code[0]}: no copy button on its code"
     folded = _pages_with(site, "tag_hide-input")
     if not folded:
@@ -279,9 +311,13 @@ def test_folded_cells_open_and_code_has_copy_buttons(site, server, browser):  # 
 
 
 def test_plots_keep_a_white_background_in_dark_mode(site, server, browser):  # noqa: F811
-    plots = [p for p in _pages_with(site, "cell_output")
-             if re.search(r'cell_output.*?<img ', (site / p).read_text(encoding="utf-8"),
-                          re.S)]
+    plots = [
+        p
+        for p in _pages_with(site, "cell_output")
+        if re.search(
+            r"cell_output.*?<img ", (site / p).read_text(encoding="utf-8"), re.S
+        )
+    ]
     # The book plots on several pages (checking, cost, experiments): none means the
     # plots were lost (a headless backend leaking into the build, say), not a skip.
     assert plots, "no page of this build shows a plot"
@@ -293,7 +329,8 @@ def test_plots_keep_a_white_background_in_dark_mode(site, server, browser):  # n
     assert colours, f"{plots[0]}: no plot found"
     assert set(colours) == {"rgb(255, 255, 255)"}, (plots[0], colours)
     background = browser.execute_script(
-        "return getComputedStyle(document.body).backgroundColor")
+        "return getComputedStyle(document.body).backgroundColor"
+    )
     assert background != "rgb(255, 255, 255)", "the page did not switch to dark mode"
     _screenshot(browser, "dark-mode-plot.png")
 
@@ -316,12 +353,19 @@ def test_the_inspection_sees_broken_math_images_and_requests(site, browser, tmp_
     assert with_math, "no page of this build has math"
     # The page moves to the site's root: its links to ../_static must point there.
     page = (site / with_math[0]).read_text(encoding="utf-8").replace("../", "")
-    (tmp_path / "broken.html").write_text(page.replace("</article>", BROKEN + "</article>", 1),
-                                          encoding="utf-8")
+    (tmp_path / "broken.html").write_text(
+        page.replace("</article>", BROKEN + "</article>", 1), encoding="utf-8"
+    )
     with serve(tmp_path) as url:
         found = "\n".join(_problems("broken.html", _load(browser, url + "broken.html")))
-    for fault in ("mjx-merror", "raw TeX", "missing-figure.png", "HTTP 404",
-                  "another host: http://192.0.2.1/remote.js", "an error on purpose"):
+    for fault in (
+        "mjx-merror",
+        "raw TeX",
+        "missing-figure.png",
+        "HTTP 404",
+        "another host: http://192.0.2.1/remote.js",
+        "an error on purpose",
+    ):
         assert fault in found, f"not detected: {fault}\n{found}"
 
 
@@ -332,7 +376,8 @@ def test_search_finds_pages(site, server, browser):  # noqa: F811
         const start = Date.now();
         (function poll() {
           const items = document.querySelectorAll('#search-results li');
-          const status = document.querySelector('#search-results .search-summary, #search-results p');
+          const status = document.querySelector(
+            '#search-results .search-summary, #search-results p');
           if (items.length || Date.now() - start > 15000 ||
               (status && /did not match|found/.test(status.textContent)))
             done(Array.from(items).map(li => li.querySelector('a').getAttribute('href')));

@@ -8,7 +8,6 @@ interpreter, on copies in a temporary folder so the working tree is never touche
 import re
 
 import pytest
-
 from conftest import build_book, copy_project
 
 # The formula broken by the test, and the equation whose check must then fail.
@@ -34,8 +33,10 @@ def test_wrong_formula_fails_the_build_and_names_the_equation(tmp_path):
     out = done.stdout + done.stderr
     assert done.returncode != 0
     assert "VERIFICATION FAILED" in out
-    summary = out[out.index("VERIFICATION FAILED"):]
-    assert re.search(rf"page docs/\S+\.md, equation \(\d[\d.]*\) '{LABEL}'", summary), summary
+    summary = out[out.index("VERIFICATION FAILED") :]
+    assert re.search(rf"page docs/\S+\.md, equation \(\d[\d.]*\) '{LABEL}'", summary), (
+        summary
+    )
     assert "max rel error" in summary and "tolerance" in summary
 
     # Running the build again without a change must not turn it green.
@@ -44,7 +45,9 @@ def test_wrong_formula_fails_the_build_and_names_the_equation(tmp_path):
 
 
 @pytest.mark.build
-def test_incremental_build_reexecutes_pages_after_a_package_change(tmp_path, monkeypatch):
+def test_incremental_build_reexecutes_pages_after_a_package_change(
+    tmp_path, monkeypatch
+):
     """PITFALLS 2: Sphinx re-reads only changed pages, so a formula broken in lstm_notes
     after a green build must still fail the next, incremental, build. One page suffices."""
     monkeypatch.setenv("BOOK_ONLY", "calculus/activations-softmax")

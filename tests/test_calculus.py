@@ -1,5 +1,6 @@
 """The building blocks of part 1 against numerical differentiation, and the helpers'
-refusals of bad input."""
+refusals of bad input: the shared formulas (softmax, cross-entropy) of lstm_notes.blocks
+and part 1's worked examples of lstm_notes.chapters.calculus."""
 
 import numpy as np
 import pytest
@@ -13,32 +14,52 @@ from lstm_notes import (
     jacobian,
     wrt,
 )
-from lstm_notes import calculus as C
+from lstm_notes.blocks import (
+    cross_entropy,
+    cross_entropy_grad,
+    softmax,
+    softmax_jacobian,
+)
+from lstm_notes.chapters import calculus as C
 
 
 def test_softmax_is_stable_and_complex_safe(rng):
     z = np.array([1000.0, 1001.0, 999.0])
-    p = C.softmax(z)
+    p = softmax(z)
     assert np.isfinite(p).all() and abs(p.sum() - 1) < 1e-15
     z = rng.standard_normal(4)
-    check("t-softmax-jac", C.softmax_jacobian(C.softmax(z)), jacobian(C.softmax, z, "complex-step"))
+    check(
+        "t-softmax-jac",
+        softmax_jacobian(softmax(z)),
+        jacobian(softmax, z, "complex-step"),
+    )
 
 
 def test_cross_entropy_gradient_general_target(rng):
     z, y = rng.standard_normal(5), np.array([0.0, 2.0, 0.0, 1.0, 0.5])
-    check("t-xent", C.cross_entropy_grad(z, y),
-          complex_step_grad(lambda v: C.cross_entropy(v, y), z))
+    check(
+        "t-xent",
+        cross_entropy_grad(z, y),
+        complex_step_grad(lambda v: cross_entropy(v, y), z),
+    )
     with pytest.raises(CheckFailed):
-        check("t-xent-short", C.softmax(z) - y,
-              complex_step_grad(lambda v: C.cross_entropy(v, y), z))
+        check(
+            "t-xent-short",
+            softmax(z) - y,
+            complex_step_grad(lambda v: cross_entropy(v, y), z),
+        )
 
 
 def test_affine_and_linear_gradients(rng):
-    W, a, b = rng.standard_normal((5, 4)), rng.standard_normal(5), rng.standard_normal(4)
+    W, a, b = (
+        rng.standard_normal((5, 4)),
+        rng.standard_normal(5),
+        rng.standard_normal(4),
+    )
     y = np.eye(4)[0]
     p = {"W": W, "a": a, "b": b}
-    J = lambda q: C.cross_entropy(C.affine_T(q["W"], q["a"], q["b"]), y)
-    dW, db, da = C.affine_T_grads(W, a, C.cross_entropy_grad(C.affine_T(W, a, b), y))
+    J = lambda q: cross_entropy(C.affine_T(q["W"], q["a"], q["b"]), y)
+    dW, db, da = C.affine_T_grads(W, a, cross_entropy_grad(C.affine_T(W, a, b), y))
     for name, g in {"W": dW, "b": db, "a": da}.items():
         check(f"t-affine-{name}", g, complex_step_grad(wrt(J, p, name), p[name]))
     W2, x = rng.standard_normal((4, 3)), rng.standard_normal(3)
@@ -67,7 +88,7 @@ def test_wrt_refuses_an_unknown_parameter_name():
 
 def test_estimate_apply_keeps_the_method(rng):
     z = rng.standard_normal(4)
-    est = jacobian(C.softmax, z, "complex-step")
+    est = jacobian(softmax, z, "complex-step")
     assert est.apply(np.transpose).method == "complex-step"
 
 
@@ -78,4 +99,4 @@ def test_along_directions_keeps_the_method_and_needs_directions(rng):
     assert alone.method == "directional" and alone.directions is None
     np.testing.assert_array_equal(alone.value, est.value)
     with pytest.raises(ValueError, match="random-direction"):
-        jacobian(C.softmax, rng.standard_normal(3)).along_directions()
+        jacobian(softmax, rng.standard_normal(3)).along_directions()

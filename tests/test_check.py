@@ -15,8 +15,13 @@ from lstm_notes import (
     erratum,
     jacobian,
 )
-from lstm_notes.calculus import cross_entropy, cross_entropy_grad, softmax, softmax_jacobian
-from lstm_notes.check import load_records
+from lstm_notes.blocks import (
+    cross_entropy,
+    cross_entropy_grad,
+    softmax,
+    softmax_jacobian,
+)
+from lstm_notes.checking.check import load_records
 
 # A small loss with a matrix parameter of distinct sizes: J(W) = CE(softmax(W^T a + b), y).
 N_IN, N_OUT = 5, 3
@@ -40,7 +45,9 @@ ESTIMATORS = {
     "central": lambda f, x: central_grad(f, x),
     "complex-step": lambda f, x: complex_step_grad(f, x),
     "directional": lambda f, x: directional(f, x, k=4, seed=1),
-    "directional-complex": lambda f, x: directional(f, x, k=4, seed=1, complex_step=True),
+    "directional-complex": lambda f, x: directional(
+        f, x, k=4, seed=1, complex_step=True
+    ),
 }
 
 
@@ -60,7 +67,10 @@ def test_correct_gradient_passes_every_method(problem, method):
         pytest.param(lambda dW, a, g: -dW, id="wrong-sign"),
         pytest.param(lambda dW, a, g: 2 * dW, id="factor-of-2"),
         pytest.param(lambda dW, a, g: 0.5 * dW, id="factor-of-half"),
-        pytest.param(lambda dW, a, g: dW + np.outer(a, np.full_like(g, 1e-3)), id="small-extra-term"),
+        pytest.param(
+            lambda dW, a, g: dW + np.outer(a, np.full_like(g, 1e-3)),
+            id="small-extra-term",
+        ),
     ],
 )
 def test_wrong_gradient_fails_every_method(problem, method, mistake):
@@ -107,8 +117,14 @@ def test_failure_message_names_label_method_tolerance_and_error(problem):
     with pytest.raises(CheckFailed) as info:
         check("lstm-dW-oa", -dW, central_grad(loss, W))
     msg = str(info.value)
-    for part in ["'lstm-dW-oa'", "central differences", "max abs error", "max rel error",
-                 "worst entry", "tolerance |a - n| <= 1e-08 + 1e-06·|n|"]:
+    for part in [
+        "'lstm-dW-oa'",
+        "central differences",
+        "max abs error",
+        "max rel error",
+        "worst entry",
+        "tolerance |a - n| <= 1e-08 + 1e-06·|n|",
+    ]:
         assert part in msg
     assert isinstance(info.value, AssertionError)
     assert info.value.result.max_rel > 1
@@ -119,7 +135,9 @@ def test_jacobian_of_softmax_both_methods(rng):
     for method in ["central", "complex-step"]:
         check("t-softmax", softmax_jacobian(softmax(z)), jacobian(softmax, z, method))
     with pytest.raises(CheckFailed):
-        check("t-softmax-wrong", np.diag(softmax(z)), jacobian(softmax, z, "complex-step"))
+        check(
+            "t-softmax-wrong", np.diag(softmax(z)), jacobian(softmax, z, "complex-step")
+        )
 
 
 @pytest.mark.parametrize(
@@ -171,10 +189,13 @@ def test_directional_cost_does_not_grow_with_size():
 
 def test_erratum_shows_the_wrong_formula_failing(problem, capsys):
     W, a, *_, loss, dW, g = problem
-    wrong, fixed = erratum("t-err", as_written=dW.T, corrected=dW,
-                           numeric=central_grad(loss, W))
+    wrong, fixed = erratum(
+        "t-err", as_written=dW.T, corrected=dW, numeric=central_grad(loss, W)
+    )
     assert fixed.passed and "shape" in wrong
-    wrong, _ = erratum("t-err2", as_written=-dW, corrected=dW, numeric=central_grad(loss, W))
+    wrong, _ = erratum(
+        "t-err2", as_written=-dW, corrected=dW, numeric=central_grad(loss, W)
+    )
     assert not wrong.passed and wrong.max_rel > 1
     out = capsys.readouterr().out
     assert "as written" in out and "corrected" in out
@@ -183,13 +204,17 @@ def test_erratum_shows_the_wrong_formula_failing(problem, capsys):
 def test_erratum_refuses_a_formula_as_written_that_passes(problem):
     W, *_, loss, dW, _ = problem
     with pytest.raises(CheckFailed, match="passes its check"):
-        erratum("t-not-an-error", as_written=dW, corrected=dW, numeric=central_grad(loss, W))
+        erratum(
+            "t-not-an-error", as_written=dW, corrected=dW, numeric=central_grad(loss, W)
+        )
 
 
 def test_erratum_raises_when_the_correction_is_wrong(problem):
     W, *_, loss, dW, _ = problem
     with pytest.raises(CheckFailed, match="corrected formula"):
-        erratum("t-bad-fix", as_written=-dW, corrected=2 * dW, numeric=central_grad(loss, W))
+        erratum(
+            "t-bad-fix", as_written=-dW, corrected=2 * dW, numeric=central_grad(loss, W)
+        )
 
 
 def test_results_are_recorded_for_the_report(problem, tmp_path, monkeypatch):
@@ -206,7 +231,9 @@ def test_two_checks_of_one_label_keep_two_records(problem, tmp_path, monkeypatch
     W, *_, loss, dW, _ = problem
     check("rec-twice", dW, central_grad(loss, W))
     check("rec-twice", dW[:, :2], central_grad(loss, W).apply(lambda v: v[:, :2]))
-    records = sorted(json.loads(p.read_text())["entries"] for p in tmp_path.glob("*.json"))
+    records = sorted(
+        json.loads(p.read_text())["entries"] for p in tmp_path.glob("*.json")
+    )
     assert records == [2 * N_IN, N_IN * N_OUT]
 
 
@@ -221,12 +248,13 @@ def _scaled_sum(*, sign=False, half=False):
 
 
 def test_erratum_with_defects_measures_each_defect_alone_and_switched_off(capsys):
-    result = erratum("toy", formula=_scaled_sum, defects=["sign", "half"],
-                     numeric=np.array([2.0]))
+    result = erratum(
+        "toy", formula=_scaled_sum, defects=["sign", "half"], numeric=np.array([2.0])
+    )
     assert result.corrected.passed and not result.as_written.passed
     assert set(result.defects) == {"sign", "half"}
     alone, rest = result.defects["sign"]
-    assert not alone.passed and not rest.passed      # half alone still fails
+    assert not alone.passed and not rest.passed  # half alone still fails
     out = capsys.readouterr().out
     assert "defect" in out and "sign" in out and "half" in out
 
@@ -234,20 +262,31 @@ def test_erratum_with_defects_measures_each_defect_alone_and_switched_off(capsys
 def test_a_named_defect_that_changes_nothing_is_refused():
     harmless = lambda *, sign=False, noop=False: np.array([-2.0 if sign else 2.0])  # noqa
     with pytest.raises(CheckFailed, match="'noop' alone passes"):
-        erratum("toy", formula=harmless, defects=["sign", "noop"], numeric=np.array([2.0]))
+        erratum(
+            "toy", formula=harmless, defects=["sign", "noop"], numeric=np.array([2.0])
+        )
 
 
 def test_erratum_needs_one_way_of_stating_the_formula():
     with pytest.raises(ValueError, match="not both"):
-        erratum("toy", formula=_scaled_sum, defects=["sign"], as_written=1.0,
-                numeric=np.array([2.0]))
+        erratum(
+            "toy",
+            formula=_scaled_sum,
+            defects=["sign"],
+            as_written=1.0,
+            numeric=np.array([2.0]),
+        )
     with pytest.raises(ValueError, match="needs as_written"):
         erratum("toy", corrected=np.array([2.0]), numeric=np.array([2.0]))
 
 
-def test_a_refused_value_is_recorded_so_the_summary_names_its_equation(tmp_path, monkeypatch):
+def test_a_refused_value_is_recorded_so_the_summary_names_its_equation(
+    tmp_path, monkeypatch
+):
     monkeypatch.setenv("LSTM_NOTES_RECORD_DIR", str(tmp_path))
     with pytest.raises(ValueError, match="non-finite"):
         check("t-refused", np.array([np.nan, 1.0]), np.ones(2))
     [rec] = [r for r in load_records(tmp_path) if r["label"] == "t-refused"]
-    assert rec["kind"] == "refused" and not rec["passed"] and "non-finite" in rec["note"]
+    assert (
+        rec["kind"] == "refused" and not rec["passed"] and "non-finite" in rec["note"]
+    )

@@ -14,4 +14,7 @@ def test_the_myst_nb_internal_the_guarantee_relies_on_is_still_there():
     internal moves, this test fails (and the build stops with a message), instead of the
     extension quietly believing every page succeeded."""
     collector = verification._nb_metadata_collector()
-    assert list(inspect.signature(collector.get_exec_data).parameters)[:2] == ["env", "docname"]
+    assert list(inspect.signature(collector.get_exec_data).parameters)[:2] == [
+        "env",
+        "docname",
+    ]

@@ -1,32 +1,54 @@
-"""lstm_notes.lstm: the LSTM of source 001 against numerical differentiation."""
+"""lstm_notes.models.lstm: the LSTM of source 001 against numerical differentiation."""
+
+import re
 
 import numpy as np
 import pytest
 
 from lstm_notes import CheckFailed, central_grad, check, complex_step_grad, wrt
-from lstm_notes import lstm
+from lstm_notes.models import lstm
 
 N_X, N_A, N_Y, T = 3, 5, 4, 7
 
 
 @pytest.fixture
 def problem():
-    return lstm.example(N_X, N_A, N_Y, T, seed=3)
+    """The seeded example, its state dict unpacked: (params, x, y, a0, c0)."""
+    params, x, y, state = lstm.example(N_X, N_A, N_Y, T, seed=3)
+    assert set(state) == {"a0", "c0"}
+    return params, x, y, state["a0"], state["c0"]
 
 
 def loss_of_all(y):
     """J as a function of one dict holding the parameters, a0, c0 and x."""
+
     def J(q):
         p = {k: v for k, v in q.items() if k not in ("a0", "c0", "x")}
         return lstm.loss(p, q["x"], y, q["a0"], q["c0"])
+
     return J
 
 
 def test_shapes_follow_source_001():
-    s = lstm.shapes(N_X, N_A, N_Y)
+    s = lstm.shapes()
     assert tuple(s) == lstm.PARAM_NAMES
-    assert s["W_oa"] == (N_A, N_A) and s["W_ox"] == (N_X, N_A) and s["b_o"] == (N_A,)
-    assert s["W_ya"] == (N_A, N_Y) and s["b_y"] == (N_Y,)
+    assert (
+        s["W_oa"] == ("n_a", "n_a")
+        and s["W_ox"] == ("n_x", "n_a")
+        and s["b_o"] == ("n_a",)
+    )
+    assert s["W_ya"] == ("n_a", "n_y") and s["b_y"] == ("n_y",)
+    # the parameters init_params makes have these shapes, with the sizes given
+    n = {"n_x": N_X, "n_a": N_A, "n_y": N_Y}
+    params = lstm.init_params(N_X, N_A, N_Y)
+    assert tuple(params) == lstm.PARAM_NAMES
+    for k, dims in s.items():
+        assert params[k].shape == tuple(n[d] for d in dims), k
+    assert params["W_oa"].shape == (N_A, N_A) and params["W_ox"].shape == (N_X, N_A)
+    assert params["W_ya"].shape == (N_A, N_Y) and params["b_y"].shape == (N_Y,)
+    # without the forget gate (the carousel): the same shapes, less W_fa, W_fx, b_f
+    carousel = lstm.shapes(forget_gate=False)
+    assert carousel == {k: v for k, v in s.items() if k not in ("W_fa", "W_fx", "b_f")}
 
 
 def test_init_params_is_seeded_and_sets_the_forget_bias_exactly():
@@ -36,7 +58,9 @@ def test_init_params_is_seeded_and_sets_the_forget_bias_exactly():
         np.testing.assert_array_equal(p1[k], p2[k])
         assert p1[k].dtype == np.float64
     np.testing.assert_array_equal(p1["b_f"], np.full(N_A, 1.5))
-    assert not np.array_equal(p1["W_fa"], lstm.init_params(N_X, N_A, N_Y, seed=5)["W_fa"])
+    assert not np.array_equal(
+        p1["W_fa"], lstm.init_params(N_X, N_A, N_Y, seed=5)["W_fa"]
+    )
 
 
 @pytest.mark.parametrize("name", lstm.PARAM_NAMES + ("a0", "c0"))
@@ -93,7 +117,9 @@ def test_chaining_cell_backward_one_step_at_a_time_equals_loss_and_grads(problem
     for t in range(T, 0, -1):
         dz_y = cache.y_hat[t - 1] - np.eye(N_Y)[y[t - 1]]
         da = params["W_ya"] @ dz_y + da_next
-        step, da_next, dc_next, _ = lstm.cell_backward(params, da, dc_next, cache.step(t, x))
+        step, da_next, dc_next, _ = lstm.cell_backward(
+            params, da, dc_next, cache.step(t, x)
+        )
         assert set(step) == set(total)
         for k in total:
             total[k] += step[k]
@@ -107,16 +133,28 @@ def test_step_loss_with_the_computed_value_is_the_loss(problem):
     params, x, y, a0, c0 = problem
     cache = lstm.forward(params, x, a0, c0)
     J = lstm.loss(params, x, y, a0, c0)
-    for node, value in [("a", cache.a[3]), ("c", cache.c[3]), ("o", cache.o[2]),
-                        ("W_oa", params["W_oa"]), ("z_y", cache.z_y[2])]:
-        assert lstm.step_loss(params, x, y, 3, node, value, a0, c0) == pytest.approx(J, rel=1e-13)
+    for node, value in [
+        ("a", cache.a[3]),
+        ("c", cache.c[3]),
+        ("o", cache.o[2]),
+        ("W_oa", params["W_oa"]),
+        ("z_y", cache.z_y[2]),
+    ]:
+        assert lstm.step_loss(params, x, y, 3, node, value, a0, c0) == pytest.approx(
+            J, rel=1e-13
+        )
 
 
 def test_step_loss_of_a_parameter_gives_one_steps_contribution(problem):
     params, x, y, a0, c0 = problem
     _, grads = lstm.loss_and_grads(params, x, y, a0, c0)
-    parts = sum(central_grad(lambda W, t=t: lstm.step_loss(params, x, y, t, "W_ux", W, a0, c0),
-                             params["W_ux"]).value for t in range(1, T + 1))
+    parts = sum(
+        central_grad(
+            lambda W, t=t: lstm.step_loss(params, x, y, t, "W_ux", W, a0, c0),
+            params["W_ux"],
+        ).value
+        for t in range(1, T + 1)
+    )
     np.testing.assert_allclose(parts, grads["W_ux"], rtol=1e-6, atol=1e-8)
 
 
@@ -128,22 +166,35 @@ def test_loss_is_complex_safe(problem):
     assert np.iscomplexobj(value) and np.imag(value) != 0
 
 
-@pytest.mark.parametrize("change, culprit", [
-    (lambda p, x, y: ({**p, "W_oa": p["W_oa"][:, :4]}, x, y), "W_oa"),
-    (lambda p, x, y: ({**p, "b_u": p["b_u"].astype(np.float32)}, x, y), "b_u"),
-    (lambda p, x, y: ({**p, "W_cx": np.where(p["W_cx"] > 0, np.nan, p["W_cx"])}, x, y), "W_cx"),
-    (lambda p, x, y: ({**p, "W_xx": p["W_ox"]}, x, y), "W_xx"),
-    (lambda p, x, y: ({k: v for k, v in p.items() if k != "b_y"}, x, y), "b_y"),
-    (lambda p, x, y: (p, x.astype(np.float32), y), "x"),
-    (lambda p, x, y: (p, x[:, :2], y), "x"),
-    (lambda p, x, y: (p, x, np.where(np.arange(T) == 2, N_Y, y)), "y[2]"),
-    (lambda p, x, y: (p, x, y[:-1]), "different lengths"),
-])
+@pytest.mark.parametrize(
+    "change, culprit",
+    [
+        (
+            lambda p, x, y: ({**p, "W_oa": p["W_oa"][:, :4]}, x, y),
+            "W_oa has shape (5, 4), expected (5, 5): the other parameters give n_a = 5",
+        ),
+        (lambda p, x, y: ({**p, "b_u": p["b_u"].astype(np.float32)}, x, y), "b_u"),
+        (
+            lambda p, x, y: (
+                {**p, "W_cx": np.where(p["W_cx"] > 0, np.nan, p["W_cx"])},
+                x,
+                y,
+            ),
+            "W_cx",
+        ),
+        (lambda p, x, y: ({**p, "W_xx": p["W_ox"]}, x, y), "W_xx"),
+        (lambda p, x, y: ({k: v for k, v in p.items() if k != "b_y"}, x, y), "b_y"),
+        (lambda p, x, y: (p, x.astype(np.float32), y), "x"),
+        (lambda p, x, y: (p, x[:, :2], y), "x"),
+        (lambda p, x, y: (p, x, np.where(np.arange(T) == 2, N_Y, y)), "y[2]"),
+        (lambda p, x, y: (p, x, y[:-1]), "y must hold one class index per step"),
+    ],
+)
 def test_bad_input_raises_value_error_naming_the_culprit(problem, change, culprit):
     params, x, y, a0, c0 = problem
     p, xx, yy = change(params, x, y)
     for fn in (lstm.loss, lstm.loss_and_grads):
-        with pytest.raises(ValueError, match=culprit.replace("[", r"\[").replace("]", r"\]")):
+        with pytest.raises(ValueError, match=re.escape(culprit)):
             fn(p, xx, yy, a0, c0)
 
 

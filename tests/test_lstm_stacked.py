@@ -2,11 +2,14 @@
 
 import numpy as np
 
-from lstm_notes import central_grad, check, lstm, stacked, training
+from lstm_notes import central_grad, check
+from lstm_notes.chapters import stacked, training
+from lstm_notes.models import lstm
 
 
 def test_stacked_backward_equals_the_per_gate_gradients():
-    P, x, y, a0, c0 = lstm.example()
+    P, x, y, state = lstm.example()
+    a0, c0 = state["a0"], state["c0"]
     W, b = stacked.stack(P)
     J, (dW, db) = stacked.loss_and_grads(W, b, P["W_ya"], P["b_y"], x, y, a0, c0)
     loss, grads = lstm.loss_and_grads(P, x, y, a0, c0)
@@ -18,7 +21,8 @@ def test_stacked_backward_equals_the_per_gate_gradients():
 
 
 def test_stacked_dW_matches_central_differences_and_unstack_inverts_stack():
-    P, x, y, a0, c0 = lstm.example(T=6)
+    P, x, y, state = lstm.example(T=6)
+    a0, c0 = state["a0"], state["c0"]
     W, b = stacked.stack(P)
     back = stacked.unstack(W, b, P["W_ya"], P["b_y"], 3)
     for k in lstm.PARAM_NAMES:

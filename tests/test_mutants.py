@@ -13,7 +13,6 @@ import sys
 import textwrap
 
 import pytest
-
 from conftest import ROOT
 from test_pairing import labelled_equations
 
@@ -34,7 +33,7 @@ kernelspec:
 ```{code-cell} python
 import numpy as np
 from lstm_notes import check, central_grad
-from lstm_notes.calculus import softmax
+from lstm_notes.blocks import softmax
 
 z = np.array([0.3, -1.2, 0.8, 0.1, -0.4])
 ```
@@ -74,20 +73,31 @@ def test_an_independent_check_kills_the_mutants_of_the_same_function(fixture_res
     assert honest["killed"] >= 1 and honest["survived"] == 0, honest
 
 
-def test_the_statements_of_a_cell_that_feed_the_analytic_side_are_mutated(fixture_result):
+def test_the_statements_of_a_cell_that_feed_the_analytic_side_are_mutated(
+    fixture_result,
+):
     cell = fixture_result["fixture-cell"]
     assert cell["killed"] >= 2 and cell["survived"] == 0, cell
     # the numerical side (the lambda) and the shared point z are left alone
 
 
 def test_mutation_operators_cover_the_classes_of_slips():
-    tree = mutants.ast.parse("r = -(a.T @ b) * c[t - 1] + np.outer(u, v)[: t] "
-                             "- sum(x for k in range(1, t))")
+    tree = mutants.ast.parse(
+        "r = -(a.T @ b) * c[t - 1] + np.outer(u, v)[: t] - sum(x for k in range(1, t))"
+    )
     kinds = {desc for _, _, desc, _ in mutants.mutation_points(tree)}
-    for expected in ("Add -> Sub", "drop the right term", "drop the minus sign",
-                     "drop the transpose", "swap the operands of @", "index off by one",
-                     "swap the arguments of outer", "slice upper bound off by one",
-                     "range starts one later", "drop the right factor"):
+    for expected in (
+        "Add -> Sub",
+        "drop the right term",
+        "drop the minus sign",
+        "drop the transpose",
+        "swap the operands of @",
+        "index off by one",
+        "swap the arguments of outer",
+        "slice upper bound off by one",
+        "range starts one later",
+        "drop the right factor",
+    ):
         assert expected in kinds, (expected, kinds)
 
 
@@ -98,7 +108,10 @@ def test_validation_and_error_messages_are_not_mutated():
                 raise ValueError(f"x has {x.ndim - 1} too many dimensions")
             return x + 1
     """)
-    kinds = {(line, desc) for _, _, desc, line in mutants.mutation_points(mutants.ast.parse(source))}
+    kinds = {
+        (line, desc)
+        for _, _, desc, line in mutants.mutation_points(mutants.ast.parse(source))
+    }
     assert {line for line, _ in kinds} == {5}, kinds
 
 
@@ -108,13 +121,18 @@ PAGES = ["calculus/activations-softmax", "lstm/forward"]
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("mutants")
-    mutants.main(["--pages", *PAGES, "--package", "0", "--jobs", "1", "--out", str(out)])
+    mutants.main(
+        ["--pages", *PAGES, "--package", "0", "--jobs", "1", "--out", str(out)]
+    )
     return json.loads((out / "mutants.json").read_text())
 
 
 def test_real_pages_every_label_has_a_caught_mutant_and_none_survives(real_run):
-    labels = {label for page in PAGES
-              for label, _ in labelled_equations((ROOT / "docs" / f"{page}.md").read_text())}
+    labels = {
+        label
+        for page in PAGES
+        for label, _ in labelled_equations((ROOT / "docs" / f"{page}.md").read_text())
+    }
     assert set(real_run["labels"]) == labels
     for label, counts in real_run["labels"].items():
         assert counts["survived"] == 0, (label, counts["survivors"])
@@ -156,4 +174,3 @@ def test_the_sources_digest_changes_with_a_page(tmp_path):
     before = sources_digest(tmp_path)
     (tmp_path / "docs" / "a.md").write_text("y")
     assert sources_digest(tmp_path) != before
-

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import ROOT
 
 PAGES = sorted(p for p in (ROOT / "docs").rglob("*.md") if "_build" not in p.parts)
@@ -51,14 +50,16 @@ def retired_uses(text: str) -> list[str]:
 
 
 def test_the_checker_finds_retired_symbols_but_not_in_quotes_or_code():
-    page = "\n".join([
-        r"The update is $\mathbf c = \Gamma_f \odot \mathbf c$.",
-        r"> As written: $C_t = f_t \odot C_{t-1}$",
-        "```{code-cell} python",
-        r"s = r'\odot'",
-        "```",
-        r"with $\delta_{ij}$ and `L_t` in code, and $\partial L/\partial W$.",
-    ])
+    page = "\n".join(
+        [
+            r"The update is $\mathbf c = \Gamma_f \odot \mathbf c$.",
+            r"> As written: $C_t = f_t \odot C_{t-1}$",
+            "```{code-cell} python",
+            r"s = r'\odot'",
+            "```",
+            r"with $\delta_{ij}$ and `L_t` in code, and $\partial L/\partial W$.",
+        ]
+    )
     found = retired_uses(page)
     assert [f.split(":")[0] for f in found] == ["line 1", "line 6", "line 6"], found
 

@@ -74,14 +74,26 @@ def unpaired_labels(text: str) -> list[str]:
 
 
 def test_the_parser_finds_both_label_syntaxes_and_missing_cells():
-    page = "\n".join([
-        "```{math}", ":label: eq-a", "x = 1", "```",
-        "```{code-cell} python", 'check("eq-a", 1.0, 1.0)', "```",
-        "$$ y = 2 $$ (eq-b)",
-        "Some prose.",
-        "```{math}", ":label: eq-c", "z = 3", "```",
-        "```{code-cell} python", 'check("eq-c", 1.0, 1.0)', "```",
-    ])
+    page = "\n".join(
+        [
+            "```{math}",
+            ":label: eq-a",
+            "x = 1",
+            "```",
+            "```{code-cell} python",
+            'check("eq-a", 1.0, 1.0)',
+            "```",
+            "$$ y = 2 $$ (eq-b)",
+            "Some prose.",
+            "```{math}",
+            ":label: eq-c",
+            "z = 3",
+            "```",
+            "```{code-cell} python",
+            'check("eq-c", 1.0, 1.0)',
+            "```",
+        ]
+    )
     assert [label for label, _ in labelled_equations(page)] == ["eq-a", "eq-b", "eq-c"]
     assert unpaired_labels(page) == ["eq-b"]
 
@@ -90,7 +102,9 @@ def test_labels_are_unique_across_the_book():
     seen = {}
     for page in PAGES:
         for label, _ in labelled_equations(page.read_text()):
-            assert label not in seen, f"{label} is defined in {seen.get(label)} and {page}"
+            assert label not in seen, (
+                f"{label} is defined in {seen.get(label)} and {page}"
+            )
             seen[label] = page
 
 

@@ -24,16 +24,17 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import yaml
+from conftest import ROOT
 from docutils.nodes import make_id
+from test_pairing import PAGES, labelled_equations
 
 import lstm_notes
-from conftest import ROOT
-from test_pairing import PAGES, labelled_equations
 
 ENV_SITE = "LSTM_NOTES_SITE"
 
 
 # --- the built site ----------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def site(request) -> Path:
@@ -42,20 +43,25 @@ def site(request) -> Path:
     if given:
         path = Path(given)
         path = path if path.is_absolute() else ROOT / path
-        assert (path / "index.html").exists(), f"{ENV_SITE}={given}: no index.html there"
+        assert (path / "index.html").exists(), (
+            f"{ENV_SITE}={given}: no index.html there"
+        )
         return path
     project, done = request.getfixturevalue("built_book")
     if done.returncode != 0:
-        pytest.fail("the book does not build (see test_the_book_builds_cleanly):\n"
-                    + (done.stdout + done.stderr)[-2000:])
+        pytest.fail(
+            "the book does not build (see test_the_book_builds_cleanly):\n"
+            + (done.stdout + done.stderr)[-2000:]
+        )
     return project / "_build" / "html"
 
 
 def html_pages(site: Path) -> list[Path]:
     """Every page of the book (not the copied sources, static files or reports)."""
     skip = {"_sources", "_static", "_images", "reports", "_downloads"}
-    return sorted(p for p in site.rglob("*.html")
-                  if not skip & set(p.relative_to(site).parts))
+    return sorted(
+        p for p in site.rglob("*.html") if not skip & set(p.relative_to(site).parts)
+    )
 
 
 class Page(HTMLParser):
@@ -63,11 +69,11 @@ class Page(HTMLParser):
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.assets: list[tuple[str, str]] = []   # (tag, url) loaded by the browser
-        self.links: list[str] = []                # <a href>
+        self.assets: list[tuple[str, str]] = []  # (tag, url) loaded by the browser
+        self.links: list[str] = []  # <a href>
         self.ids: set[str] = set()
         self.meta: dict[str, str] = {}
-        self.styles: list[str] = []               # inline <style> and style=""
+        self.styles: list[str] = []  # inline <style> and style=""
         self._in_style = False
 
     def handle_starttag(self, tag, attrs):
@@ -80,10 +86,20 @@ class Page(HTMLParser):
             self.assets.append((tag, a["src"]))
         elif tag == "link" and a.get("href"):
             rel = set((a.get("rel") or "").split())
-            if rel & {"stylesheet", "preload", "modulepreload", "icon", "shortcut",
-                      "apple-touch-icon", "manifest", "prefetch"}:
+            if rel & {
+                "stylesheet",
+                "preload",
+                "modulepreload",
+                "icon",
+                "shortcut",
+                "apple-touch-icon",
+                "manifest",
+                "prefetch",
+            }:
                 self.assets.append((tag, a["href"]))
-        elif tag in ("img", "iframe", "source", "audio", "video", "embed") and a.get("src"):
+        elif tag in ("img", "iframe", "source", "audio", "video", "embed") and a.get(
+            "src"
+        ):
             self.assets.append((tag, a["src"]))
         elif tag == "object" and a.get("data"):
             self.assets.append((tag, a["data"]))
@@ -126,6 +142,7 @@ def remote_css_urls(css: str) -> list[str]:
 
 # --- checks that need no build -------------------------------------------------------
 
+
 def cff() -> dict:
     return yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
 
@@ -137,8 +154,16 @@ def test_citation_cff_version_is_the_package_version():
 def test_citation_cff_is_valid_cff_1_2_0():
     data = cff()
     assert data["cff-version"] == "1.2.0"
-    for key in ("message", "title", "authors", "version", "date-released", "license",
-                "repository-code", "url"):
+    for key in (
+        "message",
+        "title",
+        "authors",
+        "version",
+        "date-released",
+        "license",
+        "repository-code",
+        "url",
+    ):
         assert data.get(key), f"CITATION.cff: {key} is missing"
     released = data["date-released"]
     if isinstance(released, str):
@@ -161,24 +186,42 @@ def test_hosting_builds_with_make_html():
 
 # --- checks of the built site ------------------------------------------------------
 
+
 def test_no_page_loads_anything_from_another_host(site):
     remote = []
     for path in html_pages(site):
         page, _ = parse(path)
         name = path.relative_to(site).as_posix()
-        remote += [f"{name}: <{tag}> {url}" for tag, url in page.assets if is_remote(url)]
-        remote += [f"{name}: style {u}" for s in page.styles for u in remote_css_urls(s)]
+        remote += [
+            f"{name}: <{tag}> {url}" for tag, url in page.assets if is_remote(url)
+        ]
+        remote += [
+            f"{name}: style {u}" for s in page.styles for u in remote_css_urls(s)
+        ]
     for css in (site / "_static").rglob("*.css"):
-        remote += [f"{css.relative_to(site)}: {u}"
-                   for u in remote_css_urls(css.read_text(encoding="utf-8", errors="replace"))]
+        remote += [
+            f"{css.relative_to(site)}: {u}"
+            for u in remote_css_urls(css.read_text(encoding="utf-8", errors="replace"))
+        ]
     assert not remote, "assets from another host:\n" + "\n".join(remote[:20])
 
 
 def test_no_known_cdn_or_font_service_is_named_in_a_page(site):
-    hosts = ("fonts.googleapis.com", "fonts.gstatic.com", "cdn.jsdelivr.net", "unpkg.com",
-             "cdnjs.cloudflare.com", "polyfill.io", "use.fontawesome.com")
-    found = [f"{p.relative_to(site)}: {h}" for p in html_pages(site)
-             for h in hosts if h in p.read_text(encoding="utf-8")]
+    hosts = (
+        "fonts.googleapis.com",
+        "fonts.gstatic.com",
+        "cdn.jsdelivr.net",
+        "unpkg.com",
+        "cdnjs.cloudflare.com",
+        "polyfill.io",
+        "use.fontawesome.com",
+    )
+    found = [
+        f"{p.relative_to(site)}: {h}"
+        for p in html_pages(site)
+        for h in hosts
+        if h in p.read_text(encoding="utf-8")
+    ]
     assert not found, found
 
 
@@ -190,7 +233,9 @@ def test_mathjax_ships_with_the_site_and_pages_load_it_from_there(site):
     with_math = 0
     for path in html_pages(site):
         page, text = parse(path)
-        scripts = [u for tag, u in page.assets if tag == "script" and "mathjax" in u.lower()]
+        scripts = [
+            u for tag, u in page.assets if tag == "script" and "mathjax" in u.lower()
+        ]
         if 'class="math' in text:
             with_math += 1
             assert scripts, f"{path.relative_to(site)} has math but loads no MathJax"
@@ -201,12 +246,17 @@ def test_mathjax_ships_with_the_site_and_pages_load_it_from_there(site):
 
 
 def test_every_labelled_equation_has_a_number_an_id_and_a_permalink(site):
-    labels = [label for page in PAGES
-              for label, _ in labelled_equations(page.read_text(encoding="utf-8"))]
+    labels = [
+        label
+        for page in PAGES
+        for label, _ in labelled_equations(page.read_text(encoding="utf-8"))
+    ]
     assert labels
     where: dict[str, list[str]] = {}
-    eqno = re.compile(r'<span class="eqno">\((\d+(?:\.\d+)*)\)<a class="headerlink" '
-                      r'href="#(equation-[^"]+)"')
+    eqno = re.compile(
+        r'<span class="eqno">\((\d+(?:\.\d+)*)\)<a class="headerlink" '
+        r'href="#(equation-[^"]+)"'
+    )
     for path in html_pages(site):
         page, text = parse(path)
         numbered = dict((anchor, n) for n, anchor in eqno.findall(text))
@@ -215,7 +265,8 @@ def test_every_labelled_equation_has_a_number_an_id_and_a_permalink(site):
             if anchor in page.ids:
                 assert anchor in numbered, (
                     f"{path.relative_to(site)}: equation {label!r} has no number with a "
-                    "permalink")
+                    "permalink"
+                )
                 where.setdefault(label, []).append(path.relative_to(site).as_posix())
     missing = sorted(set(labels) - set(where))
     assert not missing, f"labelled equations absent from the site: {missing}"
@@ -224,8 +275,11 @@ def test_every_labelled_equation_has_a_number_an_id_and_a_permalink(site):
 
 
 def test_the_report_links_every_labelled_equation(site):
-    labels = {label for page in PAGES
-              for label, _ in labelled_equations(page.read_text(encoding="utf-8"))}
+    labels = {
+        label
+        for page in PAGES
+        for label, _ in labelled_equations(page.read_text(encoding="utf-8"))
+    }
     page, text = parse(site / "verification.html")
     linked = {href.split("#", 1)[1] for href in page.links if "#equation-" in href}
     missing = sorted(l for l in labels if make_id(f"equation-{l}") not in linked)
@@ -236,10 +290,15 @@ def test_the_report_links_every_labelled_equation(site):
 
 
 def test_every_page_shows_version_and_date_in_its_footer(site):
-    stamp = re.compile(rf"Version {re.escape(lstm_notes.__version__)}, built "
-                       r"\d{4}-\d{2}-\d{2}\.")
-    missing = [p.relative_to(site).as_posix() for p in html_pages(site)
-               if not stamp.search(p.read_text(encoding="utf-8"))]
+    stamp = re.compile(
+        rf"Version {re.escape(lstm_notes.__version__)}, built "
+        r"\d{4}-\d{2}-\d{2}\."
+    )
+    missing = [
+        p.relative_to(site).as_posix()
+        for p in html_pages(site)
+        if not stamp.search(p.read_text(encoding="utf-8"))
+    ]
     assert not missing, missing
 
 
@@ -247,7 +306,9 @@ def test_cite_page_gives_bibtex_for_this_version(site):
     text = (site / "cite.html").read_text(encoding="utf-8")
     plain = re.sub(r"<[^>]+>", "", text)
     assert "@misc{lstmnotes" in plain
-    assert re.search(r"version\s*=\s*\{" + re.escape(lstm_notes.__version__) + r"\}", plain)
+    assert re.search(
+        r"version\s*=\s*\{" + re.escape(lstm_notes.__version__) + r"\}", plain
+    )
     assert "#equation-" in plain, "no example citation of an equation"
 
 
@@ -257,13 +318,17 @@ def test_pages_have_favicon_description_and_source_download(site):
         page, _ = parse(path)
         name = path.relative_to(site).as_posix()
         icons = [u for tag, u in page.assets if tag == "link" and "favicon" in u]
-        if not icons or not Path(urlsplit(urljoin(path.as_uri(), icons[0])).path).exists():
+        if (
+            not icons
+            or not Path(urlsplit(urljoin(path.as_uri(), icons[0])).path).exists()
+        ):
             problems.append(f"{name}: no favicon")
         if not page.meta.get("description") or not page.meta.get("og:description"):
             problems.append(f"{name}: no description")
         sources = [u for u in page.links if "_sources/" in u]
         if name not in ("genindex.html", "search.html") and not (
-                sources and Path(urlsplit(urljoin(path.as_uri(), sources[0])).path).exists()):
+            sources and Path(urlsplit(urljoin(path.as_uri(), sources[0])).path).exists()
+        ):
             problems.append(f"{name}: no downloadable source")
     assert not problems, "\n".join(problems[:20])
 

@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
-from lstm_notes import CheckFailed, check, complex_step_grad, wrt
-from lstm_notes import experiments, rnn, vanishing as van
+from lstm_notes import CheckFailed, check, complex_step_grad, holds, wrt
+from lstm_notes.blocks import chain
+from lstm_notes.chapters import experiments
+from lstm_notes.chapters import vanishing as van
+from lstm_notes.models import rnn
 
 
 @pytest.fixture
@@ -19,8 +22,16 @@ def test_rnn_loss_and_grads_agree_with_the_complex_step(example):
     params, x, y, h0 = example
     _, grads = rnn.loss_and_grads(params, x, y, h0=h0)
     for name in rnn.PARAM_NAMES:
-        check(name, grads[name], complex_step_grad(wrt(lambda p: rnn.loss(p, x, y, h0=h0), params, name), params[name]))
-    check("h0", grads["h0"], complex_step_grad(lambda v: rnn.loss(params, x, y, h0=v), h0))
+        check(
+            name,
+            grads[name],
+            complex_step_grad(
+                wrt(lambda p: rnn.loss(p, x, y, h0=h0), params, name), params[name]
+            ),
+        )
+    check(
+        "h0", grads["h0"], complex_step_grad(lambda v: rnn.loss(params, x, y, h0=v), h0)
+    )
 
 
 def test_double_sum_recursion_and_model_give_the_same_dW(example):
@@ -36,7 +47,9 @@ def test_dropping_the_k_less_than_t_terms_fails_the_check(example):
     params, x, y, h0 = example
     terms = van.bptt_terms(params, x, y, h0)
     diagonal_only = sum(v for (t, k), v in terms.items() if t == k)
-    numeric = complex_step_grad(wrt(lambda p: rnn.loss(p, x, y, h0=h0), params, "W"), params["W"])
+    numeric = complex_step_grad(
+        wrt(lambda p: rnn.loss(p, x, y, h0=h0), params, "W"), params["W"]
+    )
     with pytest.raises(CheckFailed):
         check("van-bptt-sum", diagonal_only, numeric)
 
@@ -50,8 +63,9 @@ def test_source_003_expansions_differ_from_the_gradient_by_each_defect(example):
     truth = rnn.loss_and_grads(params, x4, y4, h0=h0)[1]["W"]
     right = van.source_003_T3_terms()
     assert right == [(t, k, k) for t in range(4) for k in range(t + 1)]
-    np.testing.assert_allclose(van.source_003_T3_expansion(d, F, imm, right), truth,
-                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        van.source_003_T3_expansion(d, F, imm, right), truth, rtol=1e-12, atol=1e-14
+    )
     for flag in ("dropped_22", "h0_for_hk", "extra_32"):
         listed = van.source_003_T3_terms(**{flag: True})
         wrong = van.source_003_T3_expansion(d, F, imm, listed)
@@ -70,9 +84,10 @@ def test_source_003_second_form_has_eleven_terms_with_dh0_where_written():
 def test_ordered_product_is_the_jacobian_and_each_source_defect_changes_it(example):
     params, x, _, h0 = example
     h = rnn.forward(params, x, h0).h
-    exact = van.jacobian_between(van.step_jacobians(params["W"], h), 7, 1)
-    np.testing.assert_allclose(van.ordered_product(params["W"], h, 7, 1), exact,
-                               rtol=1e-12, atol=1e-15)
+    exact = chain(van.step_jacobians(params["W"], h), 7, 1)
+    np.testing.assert_allclose(
+        van.ordered_product(params["W"], h, 7, 1), exact, rtol=1e-12, atol=1e-15
+    )
     for flag in ("one_diagonal", "diagonals_first"):
         wrong = van.ordered_product(params["W"], h, 7, 1, **{flag: True})
         assert np.abs(wrong - exact).max() > 1e-6, flag
@@ -82,20 +97,21 @@ def test_inputs_for_states_drive_the_rnn_through_the_given_states():
     W = np.array([[-2.0, -2.5], [1.5, 1.5]])
     h = np.random.default_rng(0).uniform(-0.9, 0.9, (9, 2))
     x = van.inputs_for_states(W, h)
-    np.testing.assert_allclose(van.tanh_rnn_states(W, x, h0=h[0]), h,
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        van.tanh_rnn_states(W, x, h0=h[0]), h, rtol=1e-12, atol=1e-15
+    )
 
 
 def test_holds_raises_when_the_inequality_is_broken(capsys):
-    assert van.holds("a <= b", [1.0, np.nan], [2.0, 0.0]) == 0.5
+    assert holds("a <= b", [1.0, np.nan], [2.0, 0.0]) == 0.5
     assert "holds in all 1 cases" in capsys.readouterr().out
     with pytest.raises(CheckFailed, match="fails for 1 of 2"):
-        van.holds("a <= b", [1.0, 3.0], [2.0, 2.0])
+        holds("a <= b", [1.0, 3.0], [2.0, 2.0])
 
 
-def test_jacobian_between_refuses_bad_indices():
+def test_chain_refuses_bad_indices():
     with pytest.raises(ValueError, match="k <= t"):
-        van.jacobian_between(np.zeros((3, 2, 2)), 1, 2)
+        chain(np.zeros((3, 2, 2)), 1, 2)
 
 
 def test_spectral_norm_scaling_and_the_pascanu_bound():
@@ -103,7 +119,7 @@ def test_spectral_norm_scaling_and_the_pascanu_bound():
     assert np.isclose(np.linalg.norm(W, 2), 0.9)
     N = van.rnn_product_norms(W, np.random.default_rng(0).standard_normal((20, 5)))
     lags = van.lags(20)
-    assert np.all(np.nan_to_num(N, nan=0.0) <= 0.9 ** lags * (1 + 1e-12))
+    assert np.all(np.nan_to_num(N, nan=0.0) <= 0.9**lags * (1 + 1e-12))
 
 
 def test_non_normal_matrix_grows_before_it_decays():
@@ -115,11 +131,13 @@ def test_non_normal_matrix_grows_before_it_decays():
 def test_batched_rnn_equals_the_sum_of_single_sequences():
     params = rnn.init_params(4, 6, 3, seed=0)
     x, y = experiments.long_lag_batch(9, 4, np.random.default_rng(0))
-    loss, grads, _ = experiments.rnn_batch_loss_and_grads(params, x, y)
+    loss, grads, _ = rnn.batch_loss_and_grads(params, x, y)
     singles = [rnn.loss_and_grads(params, x[:, b], y[:, b]) for b in range(4)]
     assert np.isclose(loss, sum(s[0] for s in singles), rtol=1e-12)
     for name in rnn.PARAM_NAMES:
-        np.testing.assert_allclose(grads[name], sum(s[1][name] for s in singles), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(
+            grads[name], sum(s[1][name] for s in singles), rtol=1e-10, atol=1e-12
+        )
 
 
 def test_long_lag_batch_targets_the_first_symbol():
@@ -133,9 +151,14 @@ def test_real_block_diagonal_has_the_given_eigenvalues_and_refuses_a_lone_comple
     z = 1.1 * np.exp(2j * np.pi / 3)
     lam = np.array([-1.5, z, np.conj(z), 0.5])
     M = van.real_block_diagonal(lam)
-    np.testing.assert_allclose(np.sort_complex(np.linalg.eigvals(M)), np.sort_complex(lam))
-    np.testing.assert_allclose(np.linalg.norm(np.linalg.matrix_power(M, 7), axis=0),
-                               np.abs(lam) ** 7, rtol=1e-13)
+    np.testing.assert_allclose(
+        np.sort_complex(np.linalg.eigvals(M)), np.sort_complex(lam)
+    )
+    np.testing.assert_allclose(
+        np.linalg.norm(np.linalg.matrix_power(M, 7), axis=0),
+        np.abs(lam) ** 7,
+        rtol=1e-13,
+    )
     with pytest.raises(ValueError, match="conjugate"):
         van.real_block_diagonal([z, 0.5])
 

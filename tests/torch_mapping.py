@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstm_notes import lstm
+from lstm_notes.models import lstm
 
 __all__ = ["TORCH_ORDER", "to_torch", "loss_and_grads"]
 
@@ -47,9 +47,15 @@ def to_torch(params, gate_order=TORCH_ORDER):
     cell = torch.nn.LSTM(n_x, n_a, num_layers=1, bias=True, dtype=torch.float64)
     out = torch.nn.Linear(n_a, n_y, dtype=torch.float64)
     with torch.no_grad():
-        cell.weight_ih_l0.copy_(torch.from_numpy(np.vstack([p[f"W_{g}x"].T for g in gate_order])))
-        cell.weight_hh_l0.copy_(torch.from_numpy(np.vstack([p[f"W_{g}a"].T for g in gate_order])))
-        cell.bias_ih_l0.copy_(torch.from_numpy(np.concatenate([p[f"b_{g}"] for g in gate_order])))
+        cell.weight_ih_l0.copy_(
+            torch.from_numpy(np.vstack([p[f"W_{g}x"].T for g in gate_order]))
+        )
+        cell.weight_hh_l0.copy_(
+            torch.from_numpy(np.vstack([p[f"W_{g}a"].T for g in gate_order]))
+        )
+        cell.bias_ih_l0.copy_(
+            torch.from_numpy(np.concatenate([p[f"b_{g}"] for g in gate_order]))
+        )
         cell.bias_hh_l0.zero_()
         out.weight.copy_(torch.from_numpy(p["W_ya"].T.copy()))
         out.bias.copy_(torch.from_numpy(p["b_y"]))
@@ -59,7 +65,7 @@ def to_torch(params, gate_order=TORCH_ORDER):
 def loss_and_grads(params, x, y, a0=None, c0=None, gate_order=TORCH_ORDER):
     """The loss and gradients computed by PyTorch's autograd, in 001's names and shapes.
 
-    Returns ``(loss, grads)`` like :func:`lstm_notes.lstm.loss_and_grads`, plus ``"x"``
+    Returns ``(loss, grads)`` like :func:`lstm_notes.models.lstm.loss_and_grads`, plus ``"x"``
     in ``grads``. The blocks are read back with the same ``gate_order`` they were written
     with.
     """
@@ -71,13 +77,13 @@ def loss_and_grads(params, x, y, a0=None, c0=None, gate_order=TORCH_ORDER):
     xt = torch.tensor(x, requires_grad=True)
     h0 = torch.tensor(a0.reshape(1, n_a), requires_grad=True)
     s0 = torch.tensor(c0.reshape(1, n_a), requires_grad=True)
-    hs, _ = cell(xt, (h0, s0))                 # unbatched input: (T, n_x) -> (T, n_a)
+    hs, _ = cell(xt, (h0, s0))  # unbatched input: (T, n_x) -> (T, n_a)
     J = torch.nn.functional.cross_entropy(out(hs), torch.tensor(y), reduction="sum")
     J.backward()
     blocks = {
         "x": cell.weight_ih_l0.grad.numpy(),
         "a": cell.weight_hh_l0.grad.numpy(),
-        "b": cell.bias_ih_l0.grad.numpy(),   # = bias_hh_l0.grad: both enter as a sum
+        "b": cell.bias_ih_l0.grad.numpy(),  # = bias_hh_l0.grad: both enter as a sum
     }
     grads = {}
     for k, g in enumerate(gate_order):

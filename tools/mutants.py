@@ -9,7 +9,7 @@ its check is mutated, one change at a time:
   seeded example, are the point of evaluation, not the formula, and are left alone);
 - the functions of ``lstm_notes`` that those statements execute (measured by tracing the
   page once), on the lines they execute; the checking layer (``check``, ``numdiff``,
-  ``_validate``) and the seeded examples are not the formula and are left alone.
+  ``validate``) and the seeded examples are not the formula and are left alone.
 
 Mutations: an operator swapped (+/-, *//), a term or factor dropped, a minus sign or a
 transpose dropped, the operands of ``@``/``outer``/``dot`` swapped, off by one in a range,
@@ -56,26 +56,32 @@ import pagerun  # noqa: E402
 from pagerun import ROOT, Statement, check_label  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
-from digest import sources_digest  # noqa: E402
-
 import numpy as np  # noqa: E402
+from digest import sources_digest  # noqa: E402
 
 PACKAGE = ROOT / "lstm_notes"
 #: Modules that check or measure, not compute a formula: the checker and the input guard
 #: are the test suite's business (tests/test_check.py proves they fail), the timing
 #: module's results are seconds that no check can hold.
-NOT_FORMULA = {"check", "_validate", "__init__", "timing"}
+NOT_FORMULA = {"check", "validate", "__init__", "timing"}
 #: Modules on the numerical side of the checks: left alone per equation, sampled in
 #: package mode (a wrong estimator must fail the build too).
-NUMERIC_SIDE = {"numdiff"}
+NUMERIC_SIDE = {"checking.numdiff"}
 #: Functions that make a check's point of evaluation or an experiment's data (seeded
 #: parameters, inputs, test matrices), not a formula: another seeded point is as good.
-POINT_MAKERS = {"example", "init_params", "scaled_to_spectral_norm", "real_block_diagonal",
-                "delayed_copy", "long_lag_batch"}
+POINT_MAKERS = {
+    "example",
+    "init_params",
+    "scaled_to_spectral_norm",
+    "real_block_diagonal",
+    "delayed_copy",
+    "long_lag_batch",
+}
 TARGETS = {"survivors": 0, "package_killed": 1.0, "seconds": 15 * 60}
 
 
 # --- mutation operators ------------------------------------------------------------
+
 
 def _name_of(func: ast.AST) -> str:
     if isinstance(func, ast.Name):
@@ -94,8 +100,12 @@ def _is_guard(node: ast.AST) -> bool:
     if isinstance(node, ast.Call):
         name = _name_of(node.func)
         owner = node.func.value if isinstance(node.func, ast.Attribute) else None
-        if "valid" in name or name.startswith("_check") or name == "finite_float64" or (
-                isinstance(owner, ast.Name) and "valid" in owner.id):
+        if (
+            "valid" in name
+            or name.startswith("_check")
+            or name == "finite_float64"
+            or (isinstance(owner, ast.Name) and "valid" in owner.id)
+        ):
             return True
         if name in ("warn", "print", "isinstance", "len"):
             return True
@@ -115,10 +125,19 @@ def _variants(node: ast.AST) -> list[tuple[str, ast.AST]]:
     c = copy.deepcopy
     if isinstance(node, ast.BinOp):
         left, right, op = node.left, node.right, type(node.op)
-        swap = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult}
+        swap = {
+            ast.Add: ast.Sub,
+            ast.Sub: ast.Add,
+            ast.Mult: ast.Div,
+            ast.Div: ast.Mult,
+        }
         if op in swap:
-            out.append((f"{op.__name__} -> {swap[op].__name__}",
-                        ast.BinOp(c(left), swap[op](), c(right))))
+            out.append(
+                (
+                    f"{op.__name__} -> {swap[op].__name__}",
+                    ast.BinOp(c(left), swap[op](), c(right)),
+                )
+            )
         if op in (ast.Add, ast.Sub):
             out.append(("drop the right term", c(left)))
             out.append(("drop the left term", c(right)))
@@ -126,19 +145,35 @@ def _variants(node: ast.AST) -> list[tuple[str, ast.AST]]:
             out.append(("drop the right factor", c(left)))
             out.append(("drop the left factor", c(right)))
         if op is ast.MatMult:
-            out.append(("swap the operands of @", ast.BinOp(c(right), ast.MatMult(), c(left))))
+            out.append(
+                ("swap the operands of @", ast.BinOp(c(right), ast.MatMult(), c(left)))
+            )
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         out.append(("drop the minus sign", c(node.operand)))
-    elif isinstance(node, ast.Return) and node.value is not None \
-            and not isinstance(node.value, (ast.Tuple, ast.Dict, ast.Constant)):
-        out.append(("negate the returned value",
-                    ast.Return(ast.UnaryOp(ast.USub(), c(node.value)))))
-    elif isinstance(node, ast.Attribute) and node.attr == "T" and isinstance(node.ctx, ast.Load):
+    elif (
+        isinstance(node, ast.Return)
+        and node.value is not None
+        and not isinstance(node.value, (ast.Tuple, ast.Dict, ast.Constant))
+    ):
+        out.append(
+            (
+                "negate the returned value",
+                ast.Return(ast.UnaryOp(ast.USub(), c(node.value))),
+            )
+        )
+    elif (
+        isinstance(node, ast.Attribute)
+        and node.attr == "T"
+        and isinstance(node.ctx, ast.Load)
+    ):
         out.append(("drop the transpose", c(node.value)))
     elif isinstance(node, ast.Call):
         name = _name_of(node.func)
-        if name in ("outer", "dot", "matmul", "kron", "cross") and len(node.args) == 2 \
-                and not node.keywords:
+        if (
+            name in ("outer", "dot", "matmul", "kron", "cross")
+            and len(node.args) == 2
+            and not node.keywords
+        ):
             new = c(node)
             new.args = [c(node.args[1]), c(node.args[0])]
             out.append((f"swap the arguments of {name}", new))
@@ -175,8 +210,12 @@ def _variants(node: ast.AST) -> list[tuple[str, ast.AST]]:
         flip = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt}
         op = type(node.ops[0])
         if op in flip:
-            out.append((f"{op.__name__} -> {flip[op].__name__}",
-                        ast.Compare(c(node.left), [flip[op]()], c(node.comparators))))
+            out.append(
+                (
+                    f"{op.__name__} -> {flip[op].__name__}",
+                    ast.Compare(c(node.left), [flip[op]()], c(node.comparators)),
+                )
+            )
     return out
 
 
@@ -185,15 +224,20 @@ def _is_index(node: ast.AST) -> bool:
     if isinstance(node, ast.Name):
         return True
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-        return all(_is_index(n) or (isinstance(n, ast.Constant) and type(n.value) is int)
-                   for n in (node.left, node.right))
+        return all(
+            _is_index(n) or (isinstance(n, ast.Constant) and type(n.value) is int)
+            for n in (node.left, node.right)
+        )
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return isinstance(node.operand, ast.Constant) and type(node.operand.value) is int
+        return (
+            isinstance(node.operand, ast.Constant) and type(node.operand.value) is int
+        )
     return False
 
 
-def mutation_points(root: ast.AST, lines: set[int] | None = None,
-                    within: list[ast.AST] | None = None) -> list[tuple[int, int, str, int]]:
+def mutation_points(
+    root: ast.AST, lines: set[int] | None = None, within: list[ast.AST] | None = None
+) -> list[tuple[int, int, str, int]]:
     """(node number in ``ast.walk(root)`` order, variant, description, line) for every
     mutant of ``root``; only nodes on ``lines`` (when given) and inside ``within`` (when
     given), never inside validation or error reporting."""
@@ -206,9 +250,13 @@ def mutation_points(root: ast.AST, lines: set[int] | None = None,
             skip.update(id(n) for n in ast.walk(node))
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             skip.update(id(n) for d in node.decorator_list for n in ast.walk(d))
-            skip.update(id(n) for a in ast.walk(node.args) for n in ast.walk(a)
-                        if isinstance(a, ast.arg) and a.annotation is not None
-                        for n in ast.walk(a.annotation))
+            skip.update(
+                id(n)
+                for a in ast.walk(node.args)
+                for n in ast.walk(a)
+                if isinstance(a, ast.arg) and a.annotation is not None
+                for n in ast.walk(a.annotation)
+            )
             if node.returns is not None:
                 skip.update(id(n) for n in ast.walk(node.returns))
     points = []
@@ -246,8 +294,13 @@ def apply_point(root: ast.AST, k: int, v: int) -> ast.AST:
 
 # --- slicing a page ----------------------------------------------------------------
 
+
 def _names(node: ast.AST, ctx) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
+    return {
+        n.id
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)
+    }
 
 
 def defines(node: ast.stmt) -> tuple[set[str], bool]:
@@ -257,12 +310,15 @@ def defines(node: ast.stmt) -> tuple[set[str], bool]:
         return set(), True
     if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
         return {node.name}, True
-    if isinstance(node, ast.Assign) and all(isinstance(t, (ast.Name, ast.Tuple))
-                                            for t in node.targets):
+    if isinstance(node, ast.Assign) and all(
+        isinstance(t, (ast.Name, ast.Tuple)) for t in node.targets
+    ):
         return set().union(*(_names(t, ast.Store) for t in node.targets)), True
     stored = _names(node, ast.Store)
     for sub in ast.walk(node):  # x[i] = ..., x.attr = ...: x is changed in place
-        if isinstance(sub, (ast.Subscript, ast.Attribute)) and isinstance(sub.ctx, ast.Store):
+        if isinstance(sub, (ast.Subscript, ast.Attribute)) and isinstance(
+            sub.ctx, ast.Store
+        ):
             stored |= _names(sub.value, ast.Load)
         if isinstance(sub, ast.AugAssign) and isinstance(sub.target, ast.Name):
             stored.add(sub.target.id)
@@ -273,7 +329,9 @@ def uses(node: ast.stmt) -> set[str]:
     return _names(node, ast.Load)
 
 
-def backward_slice(statements: list[Statement], before: int, need: set[str]) -> set[int]:
+def backward_slice(
+    statements: list[Statement], before: int, need: set[str]
+) -> set[int]:
     """Indices of the statements before ``before`` that feed the names ``need``."""
     need = set(need)
     chosen: set[int] = set()
@@ -321,11 +379,11 @@ class CheckSite:
     """The calls that check one label on a page."""
 
     label: str
-    statements: list[int]                 # the statements calling check/erratum
-    analytic: dict[int, list[ast.expr]]   # statement -> its analytic argument nodes
-    analytic_only: set[int]               # statements feeding the analytic side only
-    shared: set[int]                      # statements feeding both sides
-    numeric_only: set[int]                # statements feeding the numerical side only
+    statements: list[int]  # the statements calling check/erratum
+    analytic: dict[int, list[ast.expr]]  # statement -> its analytic argument nodes
+    analytic_only: set[int]  # statements feeding the analytic side only
+    shared: set[int]  # statements feeding both sides
+    numeric_only: set[int]  # statements feeding the numerical side only
 
 
 def check_sites(statements: list[Statement]) -> dict[str, CheckSite]:
@@ -338,18 +396,30 @@ def check_sites(statements: list[Statement]) -> dict[str, CheckSite]:
             name = _name_of(call.func)
             kw = {k.arg: k.value for k in call.keywords}
             if name == "check":
-                analytic = [call.args[1]] if len(call.args) > 1 else [kw.get("analytic")]
+                analytic = (
+                    [call.args[1]] if len(call.args) > 1 else [kw.get("analytic")]
+                )
                 numeric = [call.args[2]] if len(call.args) > 2 else [kw.get("numeric")]
             else:  # the formula as written is meant to fail: what must hold is corrected
                 analytic = [kw.get("corrected"), kw.get("formula")]
                 numeric = [kw.get("numeric")]
             analytic = [a for a in analytic if a is not None]
             numeric = [n for n in numeric if n is not None]
-            site = sites.setdefault(label, CheckSite(label, [], {}, set(), set(), set()))
+            site = sites.setdefault(
+                label, CheckSite(label, [], {}, set(), set(), set())
+            )
             site.statements.append(stmt.index)
             site.analytic.setdefault(stmt.index, []).extend(analytic)
-            a_need = set().union(*(_names(a, ast.Load) for a in analytic)) if analytic else set()
-            n_need = set().union(*(_names(n, ast.Load) for n in numeric)) if numeric else set()
+            a_need = (
+                set().union(*(_names(a, ast.Load) for a in analytic))
+                if analytic
+                else set()
+            )
+            n_need = (
+                set().union(*(_names(n, ast.Load) for n in numeric))
+                if numeric
+                else set()
+            )
             a_need, n_need = _inputs(stmt.node, a_need), _inputs(stmt.node, n_need)
             a_slice = backward_slice(statements, stmt.index, a_need)
             n_slice = backward_slice(statements, stmt.index, n_need)
@@ -363,6 +433,12 @@ def check_sites(statements: list[Statement]) -> dict[str, CheckSite]:
 
 
 # --- tracing which lstm_notes lines each statement runs ----------------------------
+
+
+def module_path(module: str) -> Path:
+    """The file of ``lstm_notes.<module>`` (``module`` dotted, as "models.lstm")."""
+    return PACKAGE / f"{module.replace('.', '/')}.py"
+
 
 def _module_of(filename: str) -> str | None:
     path = Path(filename)
@@ -384,8 +460,10 @@ class _MarkNumeric(ast.NodeTransformer):
         self.generic_visit(node)
         if check_label(node) is None:
             return node
-        wrap = lambda e: ast.Call(ast.Name(_MARK, ast.Load()),  # noqa: E731
-                                  [ast.Lambda(_NO_ARGS, e)], [])
+
+        def wrap(e):
+            return ast.Call(ast.Name(_MARK, ast.Load()), [ast.Lambda(_NO_ARGS, e)], [])
+
         if _name_of(node.func) == "check" and len(node.args) > 2:
             node.args[2] = wrap(node.args[2])
         for kw in node.keywords:
@@ -394,8 +472,15 @@ class _MarkNumeric(ast.NodeTransformer):
         return node
 
 
-_NO_ARGS = ast.arguments(posonlyargs=[], args=[], vararg=None, kwonlyargs=[],
-                         kw_defaults=[], kwarg=None, defaults=[])
+_NO_ARGS = ast.arguments(
+    posonlyargs=[],
+    args=[],
+    vararg=None,
+    kwonlyargs=[],
+    kw_defaults=[],
+    kwarg=None,
+    defaults=[],
+)
 
 
 def traced_baseline(statements: list[Statement]):
@@ -440,6 +525,7 @@ def traced_baseline(statements: list[Statement]):
             if event == "line":
                 bucket.add((module, frame.f_lineno))
             return local
+
         return local
 
     def until(log, index):
@@ -452,6 +538,7 @@ def traced_baseline(statements: list[Statement]):
         if any(check_label(n) for n in ast.walk(stmt.node)):
             replace[stmt.index] = _MarkNumeric().visit(copy.deepcopy(stmt.node))
     import builtins
+
     setattr(builtins, _MARK, mark)
     sys.settrace(global_trace)
     try:
@@ -463,6 +550,7 @@ def traced_baseline(statements: list[Statement]):
 
 
 # --- the package's functions, as mutation units ------------------------------------
+
 
 @dataclass
 class Unit:
@@ -483,7 +571,7 @@ def units(module: str) -> list[Unit]:
     if module in _UNITS:
         return _UNITS[module]
     mod = importlib.import_module(f"lstm_notes.{module}")
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    tree = ast.parse(module_path(module).read_text())
     found = []
 
     def add(node, owner, qual):
@@ -500,7 +588,9 @@ def units(module: str) -> list[Unit]:
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
             add(node, mod.__dict__, node.name)
-        elif isinstance(node, ast.ClassDef) and isinstance(mod.__dict__.get(node.name), type):
+        elif isinstance(node, ast.ClassDef) and isinstance(
+            mod.__dict__.get(node.name), type
+        ):
             cls = mod.__dict__[node.name]
             for sub in node.body:
                 if isinstance(sub, ast.FunctionDef):
@@ -523,13 +613,20 @@ class Installed:
         self.unit, self.k, self.v = unit, k, v
 
     def __enter__(self):
-        node = apply_point(self.unit.node, self.k, self.v)  # a copy: the unit stays intact
+        node = apply_point(
+            self.unit.node, self.k, self.v
+        )  # a copy: the unit stays intact
         node.decorator_list = []
         module = ast.Module(body=[node], type_ignores=[])
-        with warnings.catch_warnings():  # a mutant may index a float, say: it will raise
+        with (
+            warnings.catch_warnings()
+        ):  # a mutant may index a float, say: it will raise
             warnings.simplefilter("ignore")
-            code = compile(ast.fix_missing_locations(module),
-                           str(PACKAGE / f"{self.unit.module}.py"), "exec")
+            code = compile(
+                ast.fix_missing_locations(module),
+                str(module_path(self.unit.module)),
+                "exec",
+            )
         scratch = dict(sys.modules[f"lstm_notes.{self.unit.module}"].__dict__)
         exec(code, scratch)
         self.saved = self.unit.func.__code__
@@ -542,6 +639,7 @@ class Installed:
 
 
 # --- classification ----------------------------------------------------------------
+
 
 def _moved(base: list[pagerun.Comparison], new: list[pagerun.Comparison]) -> bool:
     """Whether a label's analytic values (its checks', its errata's corrected ones) moved
@@ -579,22 +677,25 @@ def classify(label: str, base: pagerun.RunLog, new: pagerun.RunLog) -> tuple[str
 def _stops(label: str, last: int):
     """When a mutant's run can stop: at the first failure (the build stops there too), or
     once the label's last check has run (what comes after cannot save a weak check)."""
+
     def until(log, index):
         return bool(log.failed or log.crashed) or index >= last
+
     return until
 
 
 # --- per page ----------------------------------------------------------------------
 
+
 @dataclass
 class Mutant:
-    where: str       # "page cell n line m" or "module.function line m"
+    where: str  # "page cell n line m" or "module.function line m"
     what: str
     unit: Unit | None
     stmt: int | None
     k: int
     v: int
-    line: int        # the mutated line (of the cell, or of the module's file)
+    line: int  # the mutated line (of the cell, or of the module's file)
 
     def describe(self) -> str:
         return f"{self.where}: {self.what}"
@@ -611,8 +712,17 @@ def page_mutants(statements, site: CheckSite, lines, rng, per_label: int):
         stmt = statements[index]
         within = site.analytic.get(index)
         for k, v, desc, line in mutation_points(stmt.node, within=within):
-            local.append(Mutant(f"{stmt.page}.md cell {stmt.cell + 1} line {line}", desc,
-                                None, index, k, v, line))
+            local.append(
+                Mutant(
+                    f"{stmt.page}.md cell {stmt.cell + 1} line {line}",
+                    desc,
+                    None,
+                    index,
+                    k,
+                    v,
+                    line,
+                )
+            )
     # The package lines behind the analytic side: those run by its own statements and by
     # the check call outside its numerical argument, less those run inside numerical
     # differentiation (the model being differentiated) and those run by statements that
@@ -620,23 +730,36 @@ def page_mutants(statements, site: CheckSite, lines, rng, per_label: int):
     # formula under check. Lines that the numerical argument runs too stay: when the two
     # sides share them, a change moves both and the check is weak.
     excluded = set()
-    for index in site.numeric_only | site.analytic_only | site.shared | set(site.statements):
+    for index in (
+        site.numeric_only | site.analytic_only | site.shared | set(site.statements)
+    ):
         plain, _, differentiated = lines.get(index, _NO_LINES)
         excluded |= differentiated | (plain if index in site.shared else set())
     ran: dict[str, set[int]] = {}
     for index in site.analytic_only | set(site.statements):
         for module, line in lines.get(index, _NO_LINES)[0] - excluded:
-            if module.split(".")[-1] in NOT_FORMULA | NUMERIC_SIDE:
+            if module in NUMERIC_SIDE or module.split(".")[-1] in NOT_FORMULA:
                 continue
             ran.setdefault(module, set()).add(line)
     remote: list[Mutant] = []
     for module, got in sorted(ran.items()):
         for unit in units(module):
-            if unit.node.name in POINT_MAKERS or not got & set(range(unit.first, unit.last + 1)):
+            if unit.node.name in POINT_MAKERS or not got & set(
+                range(unit.first, unit.last + 1)
+            ):
                 continue
             for k, v, desc, line in mutation_points(unit.node, lines=got):
-                remote.append(Mutant(f"lstm_notes/{module}.py:{line} {unit.qualname}", desc,
-                                     unit, None, k, v, line))
+                remote.append(
+                    Mutant(
+                        f"{module_path(module).relative_to(ROOT)}:{line} {unit.qualname}",
+                        desc,
+                        unit,
+                        None,
+                        k,
+                        v,
+                        line,
+                    )
+                )
     pick = lambda xs: xs if len(xs) <= per_label else rng.sample(xs, per_label)  # noqa: E731
     return pick(local) + pick(remote)
 
@@ -653,13 +776,23 @@ class Book:
         if page not in self.statements:
             stmts = pagerun.read_statements(page)
             lines, log = traced_baseline(stmts)
-            self.statements[page], self.lines[page], self.baseline[page] = stmts, lines, log
+            self.statements[page], self.lines[page], self.baseline[page] = (
+                stmts,
+                lines,
+                log,
+            )
         return self.statements[page], self.lines[page], self.baseline[page]
 
     def pages_running(self, module: str, line: int) -> list[str]:
-        return [p for p, by_stmt in self.lines.items()
-                if any((module, line) in bucket for buckets in by_stmt.values()
-                       for bucket in buckets)]
+        return [
+            p
+            for p, by_stmt in self.lines.items()
+            if any(
+                (module, line) in bucket
+                for buckets in by_stmt.values()
+                for bucket in buckets
+            )
+        ]
 
 
 _BOOK = Book()
@@ -677,14 +810,26 @@ def mutate_page(args) -> dict:
     page, per_label, only = args
     stmts, lines, base = _BOOK.page(page)
     if base.failed or base.crashed:
-        return {"page": page, "error": f"the page fails unmutated: {base.failed or base.crashed}"}
+        return {
+            "page": page,
+            "error": f"the page fails unmutated: {base.failed or base.crashed}",
+        }
     labels = {}
     for label, site in check_sites(stmts).items():
         if only and label not in only:
             continue
         rng = random.Random(zlib.crc32(label.encode()))
-        counts = {"page": page, "killed": 0, "survived": 0, "equivalent": 0, "elsewhere": 0,
-                  "crashed": 0, "survivors": [], "elsewhere_by": [], "crashes": []}
+        counts = {
+            "page": page,
+            "killed": 0,
+            "survived": 0,
+            "equivalent": 0,
+            "elsewhere": 0,
+            "crashed": 0,
+            "survivors": [],
+            "elsewhere_by": [],
+            "crashes": [],
+        }
         until = _stops(label, max(site.statements))
         for mutant in page_mutants(stmts, site, lines, rng, per_label):
             log = run_mutant(stmts, mutant, until=until)
@@ -693,7 +838,8 @@ def mutate_page(args) -> dict:
             if verdict == "survived":
                 where = _caught_elsewhere(mutant, page)
                 counts["survivors"].append(
-                    mutant.describe() + (f" (caught on {where})" if where else ""))
+                    mutant.describe() + (f" (caught on {where})" if where else "")
+                )
             elif verdict == "elsewhere":
                 counts["elsewhere_by"].append(f"{mutant.describe()} -> {detail}")
             elif verdict == "crashed":
@@ -701,10 +847,18 @@ def mutate_page(args) -> dict:
         labels[label] = counts
     for label in pagerun.labels(page):  # an equation no check call names by its label
         if label not in labels and (not only or label in only):
-            labels[label] = {"page": page, "killed": 0, "survived": 0, "equivalent": 0,
-                             "elsewhere": 0, "crashed": 0, "survivors": [],
-                             "elsewhere_by": [], "crashes": [],
-                             "note": "no check call names this label on its page"}
+            labels[label] = {
+                "page": page,
+                "killed": 0,
+                "survived": 0,
+                "equivalent": 0,
+                "elsewhere": 0,
+                "crashed": 0,
+                "survivors": [],
+                "elsewhere_by": [],
+                "crashes": [],
+                "note": "no check call names this label on its page",
+            }
     return {"page": page, "labels": labels}
 
 
@@ -716,8 +870,9 @@ def _caught_elsewhere(mutant: Mutant, page: str) -> str:
     if mutant.unit is not None:
         for other in pagerun.all_pages():
             _BOOK.page(other)  # traced once per process, then cached
-        pages += [p for p in _BOOK.pages_running(mutant.unit.module, mutant.line)
-                  if p != page]
+        pages += [
+            p for p in _BOOK.pages_running(mutant.unit.module, mutant.line) if p != page
+        ]
     for other in pages:
         log = run_mutant(_BOOK.page(other)[0], mutant, until=stop)
         if log.failed:
@@ -729,8 +884,13 @@ def _caught_elsewhere(mutant: Mutant, page: str) -> str:
 
 # --- package mode ------------------------------------------------------------------
 
+
 def formula_modules() -> list[str]:
-    return sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem not in NOT_FORMULA)
+    names = (
+        p.relative_to(PACKAGE).with_suffix("").as_posix().replace("/", ".")
+        for p in PACKAGE.rglob("*.py")
+    )
+    return sorted(n for n in names if n.split(".")[-1] not in NOT_FORMULA)
 
 
 def package_mode(n: int, seed: int) -> dict:
@@ -749,18 +909,31 @@ def package_mode(n: int, seed: int) -> dict:
             if unit.node.name in POINT_MAKERS:
                 continue
             for k, v, desc, line in mutation_points(unit.node):
-                candidates.append(Mutant(f"lstm_notes/{module}.py:{line} {unit.qualname}",
-                                         desc, unit, None, k, v, line))
+                candidates.append(
+                    Mutant(
+                        f"{module_path(module).relative_to(ROOT)}:{line} {unit.qualname}",
+                        desc,
+                        unit,
+                        None,
+                        k,
+                        v,
+                        line,
+                    )
+                )
     order = random.Random(seed).sample(candidates, len(candidates))
     killed, survivors, equivalent = 0, [], []
     for mutant in order:
         if killed + len(survivors) >= n:
             break
-        running = sorted(_BOOK.pages_running(mutant.unit.module, mutant.line), key=cost.get)
+        running = sorted(
+            _BOOK.pages_running(mutant.unit.module, mutant.line), key=cost.get
+        )
         verdict = "equivalent" if running else "survived"
         for page in running:
             stmts = _BOOK.statements[page]
-            log = run_mutant(stmts, mutant, until=lambda log, i: bool(log.failed or log.crashed))
+            log = run_mutant(
+                stmts, mutant, until=lambda log, i: bool(log.failed or log.crashed)
+            )
             if log.failed or log.crashed:
                 verdict = "killed"
                 break
@@ -771,10 +944,20 @@ def package_mode(n: int, seed: int) -> dict:
         elif verdict == "equivalent":
             equivalent.append(mutant.describe())
         else:
-            why = "every page that runs it passes" if running else "no page runs this line"
+            why = (
+                "every page that runs it passes"
+                if running
+                else "no page runs this line"
+            )
             survivors.append(f"{mutant.describe()} ({why})")
-    return {"sampled": killed + len(survivors), "candidates": len(candidates), "seed": seed,
-            "killed": killed, "survivors": survivors, "equivalent": equivalent}
+    return {
+        "sampled": killed + len(survivors),
+        "candidates": len(candidates),
+        "seed": seed,
+        "killed": killed,
+        "survivors": survivors,
+        "equivalent": equivalent,
+    }
 
 
 def _observable_change(base: pagerun.RunLog, new: pagerun.RunLog) -> bool:
@@ -790,9 +973,15 @@ def _observable_change(base: pagerun.RunLog, new: pagerun.RunLog) -> bool:
         for x, y in ((b.value, n.value), (b.numeric, n.numeric)):
             if (x is None) != (y is None):
                 return True
-            if x is not None and (x.shape != y.shape or not np.allclose(
-                    y, x, rtol=1e-12, atol=1e-12 * max(1.0, float(np.max(np.abs(x),
-                                                                       initial=0.0))))):
+            if x is not None and (
+                x.shape != y.shape
+                or not np.allclose(
+                    y,
+                    x,
+                    rtol=1e-12,
+                    atol=1e-12 * max(1.0, float(np.max(np.abs(x), initial=0.0))),
+                )
+            ):
                 return True
     return False
 
@@ -804,10 +993,12 @@ def _rounded(text: str) -> str:
     def shown(match):
         value = float(match.group())
         return "~0" if abs(value) < 1e-9 else f"{value:.3g}"
+
     return _NUMBER.sub(shown, text)
 
 
 # --- the command -------------------------------------------------------------------
+
 
 def _merge(results: list[dict]) -> tuple[dict, list[str]]:
     labels, errors = {}, []
@@ -821,10 +1012,15 @@ def _merge(results: list[dict]) -> tuple[dict, list[str]]:
 
 def summary(report: dict) -> str:
     labels = report["labels"]
-    totals = {k: sum(v[k] for v in labels.values())
-              for k in ("killed", "survived", "equivalent", "elsewhere", "crashed")}
-    no_mutant = sorted(lab for lab, v in labels.items()
-                       if v["killed"] + v["survived"] + v["elsewhere"] == 0)
+    totals = {
+        k: sum(v[k] for v in labels.values())
+        for k in ("killed", "survived", "equivalent", "elsewhere", "crashed")
+    }
+    no_mutant = sorted(
+        lab
+        for lab, v in labels.items()
+        if v["killed"] + v["survived"] + v["elsewhere"] == 0
+    )
     survivors = [(lab, s) for lab, v in labels.items() for s in v["survivors"]]
     lines = [
         f"Per equation: {len(labels)} labels, "
@@ -832,21 +1028,27 @@ def summary(report: dict) -> str:
         + f" ({report['seconds_labels']:.0f} s)",
     ]
     ok = lambda cond: "met" if cond else "MISSED"  # noqa: E731
-    lines.append(f"  labels with a non-equivalent mutant: {len(labels) - len(no_mutant)} of "
-                 f"{len(labels)} (target: all): {ok(not no_mutant)}")
+    lines.append(
+        f"  labels with a non-equivalent mutant: {len(labels) - len(no_mutant)} of "
+        f"{len(labels)} (target: all): {ok(not no_mutant)}"
+    )
     for lab in no_mutant:
         lines.append(f"    no non-equivalent mutant: {lab} ({labels[lab]['page']})")
     lines.append(f"  survivors: {len(survivors)} (target: 0): {ok(not survivors)}")
     for lab, s in survivors:
         lines.append(f"    {lab}: {s}")
-    lines.append(f"  time: {report['seconds_labels']:.0f} s (target: <= "
-                 f"{TARGETS['seconds']} s): {ok(report['seconds_labels'] <= TARGETS['seconds'])}")
+    lines.append(
+        f"  time: {report['seconds_labels']:.0f} s (target: <= "
+        f"{TARGETS['seconds']} s): {ok(report['seconds_labels'] <= TARGETS['seconds'])}"
+    )
     pkg = report.get("package")
     if pkg:
-        lines.append(f"Package: {pkg['killed']} of {pkg['sampled']} sampled mutants killed "
-                     f"(target: all; {len(pkg['equivalent'])} more drawn changed nothing a "
-                     f"page shows), drawn from {pkg['candidates']} (seed {pkg['seed']}): "
-                     f"{ok(not pkg['survivors'])}")
+        lines.append(
+            f"Package: {pkg['killed']} of {pkg['sampled']} sampled mutants killed "
+            f"(target: all; {len(pkg['equivalent'])} more drawn changed nothing a "
+            f"page shows), drawn from {pkg['candidates']} (seed {pkg['seed']}): "
+            f"{ok(not pkg['survivors'])}"
+        )
         for s in pkg["survivors"]:
             lines.append(f"    survived: {s}")
     for err in report.get("errors", []):
@@ -856,13 +1058,24 @@ def summary(report: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=str(ROOT / "_build"), help="folder for mutants.json")
+    parser.add_argument(
+        "--out", default=str(ROOT / "_build"), help="folder for mutants.json"
+    )
     parser.add_argument("--pages", nargs="*", help="docnames (default: every page)")
     parser.add_argument("--labels", nargs="*", help="only these labels")
-    parser.add_argument("--per-label", type=int, default=12,
-                        help="mutants drawn per label, of the page and of the package each")
-    parser.add_argument("--package", type=int, default=40, metavar="N",
-                        help="package mutants to sample (0: skip package mode)")
+    parser.add_argument(
+        "--per-label",
+        type=int,
+        default=12,
+        help="mutants drawn per label, of the page and of the package each",
+    )
+    parser.add_argument(
+        "--package",
+        type=int,
+        default=40,
+        metavar="N",
+        help="package mutants to sample (0: skip package mode)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=min(2, multiprocessing.cpu_count()))
     args = parser.parse_args(argv)
@@ -880,14 +1093,21 @@ def main(argv=None) -> int:
         results = [mutate_page(job) for job in jobs]
     labels, errors = _merge(results)
     seconds_labels = time.perf_counter() - start
-    report = {"digest": digest, "seconds": 0.0, "seconds_labels": round(seconds_labels, 1),
-              "labels": labels, "errors": errors}
+    report = {
+        "digest": digest,
+        "seconds": 0.0,
+        "seconds_labels": round(seconds_labels, 1),
+        "labels": labels,
+        "errors": errors,
+    }
     if args.package:
         report["package"] = package_mode(args.package, args.seed)
     report["seconds"] = round(time.perf_counter() - start, 1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "mutants.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+    (out / "mutants.json").write_text(
+        json.dumps(report, indent=1, sort_keys=True) + "\n"
+    )
     print(summary(report))
     print(f"Written {out / 'mutants.json'} in {report['seconds']:.0f} s.")
     survivors = sum(len(v["survivors"]) for v in labels.values())

@@ -4,7 +4,7 @@ The cells are read with myst-nb's own reader (``read_myst_markdown_notebook``), 
 code is exactly what the build executes. Each run gets a fresh namespace; what a run
 needs from a page is recorded in a :class:`RunLog`:
 
-- every comparison made by ``check`` or ``erratum`` (through ``lstm_notes.check.compare``):
+- every comparison made by ``check`` or ``erratum`` (through ``lstm_notes.checking.check.compare``):
   the label, the kind (check, corrected, as-written), a copy of the analytic value, the
   tolerance and whether it passed;
 - every check or erratum call that raised, by label (that equation's check failed);
@@ -34,9 +34,9 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 
 import lstm_notes  # noqa: E402
-import lstm_notes.check  # noqa: E402,F401  (the module; the package's `check` is the function)
+import lstm_notes.checking.check  # noqa: E402,F401  (the module; the package's `check` is the function)
 
-_check_module = sys.modules["lstm_notes.check"]
+_check_module = sys.modules["lstm_notes.checking.check"]
 
 CHECK_CALLS = ("check", "erratum")
 
@@ -45,11 +45,11 @@ CHECK_CALLS = ("check", "erratum")
 class Statement:
     """One top-level statement of a code cell."""
 
-    page: str           # docname, e.g. "lstm/bptt"
-    cell: int           # index among the page's code cells
-    index: int          # index among the page's statements
-    node: ast.stmt      # line numbers are those of the cell's source
-    source: str         # the cell's source
+    page: str  # docname, e.g. "lstm/bptt"
+    cell: int  # index among the page's code cells
+    index: int  # index among the page's statements
+    node: ast.stmt  # line numbers are those of the cell's source
+    source: str  # the cell's source
     _code: object = field(default=None, repr=False, compare=False)
 
     def code(self):
@@ -73,7 +73,7 @@ class Comparison:
 @dataclass
 class RunLog:
     comparisons: list[Comparison] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)      # label -> message
+    failed: dict[str, str] = field(default_factory=dict)  # label -> message
     crashed: list[tuple[int, str]] = field(default_factory=list)  # (statement, message)
     output: list[str] = field(default_factory=list)  # what each statement printed
     seconds: float = 0.0
@@ -132,8 +132,11 @@ def check_label(call: ast.AST) -> str | None:
     if not isinstance(call, ast.Call):
         return None
     func = call.func
-    name = func.id if isinstance(func, ast.Name) else (
-        func.attr if isinstance(func, ast.Attribute) else None)
+    name = (
+        func.id
+        if isinstance(func, ast.Name)
+        else (func.attr if isinstance(func, ast.Attribute) else None)
+    )
     if name not in CHECK_CALLS or not call.args:
         return None
     first = call.args[0]
@@ -166,9 +169,20 @@ class _Hooks:
         real_compare = _check_module.compare
 
         def compare(label, analytic, numeric, rtol=None, atol=None, kind="check"):
-            result = real_compare(label, analytic, numeric, rtol=rtol, atol=atol, kind=kind)
-            log.comparisons.append(Comparison(label, kind, _copy(analytic), _copy(numeric),
-                                              result.rtol, result.atol, result.passed))
+            result = real_compare(
+                label, analytic, numeric, rtol=rtol, atol=atol, kind=kind
+            )
+            log.comparisons.append(
+                Comparison(
+                    label,
+                    kind,
+                    _copy(analytic),
+                    _copy(numeric),
+                    result.rtol,
+                    result.atol,
+                    result.passed,
+                )
+            )
             return result
 
         def guard(real):
@@ -178,6 +192,7 @@ class _Hooks:
                 except Exception as err:  # the check itself failed (or could not run)
                     log.failed.setdefault(str(label), f"{type(err).__name__}: {err}")
                     raise
+
             wrapper.__name__ = real.__name__
             wrapper.__doc__ = real.__doc__
             return wrapper
@@ -196,8 +211,12 @@ class _Hooks:
         return False
 
 
-def run(statements: list[Statement], *, replace: dict[int, ast.stmt] | None = None,
-        until=None) -> RunLog:
+def run(
+    statements: list[Statement],
+    *,
+    replace: dict[int, ast.stmt] | None = None,
+    until=None,
+) -> RunLog:
     """Execute ``statements`` in a fresh namespace and return what happened.
 
     ``replace`` maps a statement index to another statement (a mutant) to run instead.
@@ -210,8 +229,13 @@ def run(statements: list[Statement], *, replace: dict[int, ast.stmt] | None = No
     namespace: dict = {"__name__": "__main__"}
     start = time.perf_counter()
     sink = io.StringIO()
-    with _Hooks(log), contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
-            warnings.catch_warnings(), np.errstate(all="ignore"):
+    with (
+        _Hooks(log),
+        contextlib.redirect_stdout(sink),
+        contextlib.redirect_stderr(sink),
+        warnings.catch_warnings(),
+        np.errstate(all="ignore"),
+    ):
         warnings.simplefilter("ignore")
         for stmt in statements:
             node = replace.get(stmt.index, stmt.node)

@@ -30,5 +30,7 @@ def package_digest(root: Path) -> str:
 
 
 def sources_digest(root: Path) -> str:
-    return _digest(root, ["lstm_notes/**/*.py", "docs/**/*.md", "tools/pagerun.py",
-                          "tools/mutants.py"])
+    return _digest(
+        root,
+        ["lstm_notes/**/*.py", "docs/**/*.md", "tools/pagerun.py", "tools/mutants.py"],
+    )

@@ -14,16 +14,21 @@ import shutil
 from html import escape, unescape
 from pathlib import Path
 
+import mathjax as _mathjax_pkg  # django-static-mathjax: MathJax 3.2.2 files
 from docutils import nodes
 from sphinx.util.nodes import clean_astext
-
-import mathjax as _mathjax_pkg  # django-static-mathjax: MathJax 3.2.2 files
 
 MATHJAX_SRC = Path(_mathjax_pkg.__file__).parent / "static" / "mathjax" / "es5"
 #: What the pages load: the combined component, its fonts and the TeX extensions it may
 #: load on demand, with the UI and accessibility parts the component asks for.
-MATHJAX_PARTS = ["tex-mml-chtml.js", "output/chtml/fonts/woff-v2", "input/tex/extensions",
-                 "ui", "a11y", "adaptors"]
+MATHJAX_PARTS = [
+    "tex-mml-chtml.js",
+    "output/chtml/fonts/woff-v2",
+    "input/tex/extensions",
+    "ui",
+    "a11y",
+    "adaptors",
+]
 
 
 def _copy_mathjax(app, exception):
@@ -61,14 +66,16 @@ def _page_context(app, pagename, templatename, context, doctree):
         "twitter:card": "summary",
     }
     meta = "".join(
-        f'<meta {"name" if key in ("description", "twitter:card") else "property"}='
+        f"<meta {'name' if key in ('description', 'twitter:card') else 'property'}="
         f'"{key}" content="{escape(value, quote=True)}" />\n'
-        for key, value in tags.items())
+        for key, value in tags.items()
+    )
     context["metatags"] = context.get("metatags", "") + meta
     footer = context.get("theme_extra_footer")
     if footer and "{cite}" in footer:
         context["theme_extra_footer"] = footer.replace(
-            "{cite}", app.builder.get_relative_uri(pagename, "cite"))
+            "{cite}", app.builder.get_relative_uri(pagename, "cite")
+        )
 
 
 def _math_titles(app) -> dict:
@@ -77,8 +84,11 @@ def _math_titles(app) -> dict:
     if cached is not None:
         return cached
     env = app.env
-    found = {clean_astext(title): title for title in env.titles.values()
-             if next(title.findall(nodes.math), None) is not None}
+    found = {
+        clean_astext(title): title
+        for title in env.titles.values()
+        if next(title.findall(nodes.math), None) is not None
+    }
     trees = {}
     for docname, labelid, sectname in env.get_domain("std").labels.values():
         if "\\" not in sectname or sectname in found or docname not in env.all_docs:
@@ -98,8 +108,11 @@ def _typeset_titles_in_links(app, doctree, docname):
     gives it as plain text, so a title with math would show its raw TeX. Put the title's
     nodes (math included, for MathJax to typeset) in the link instead."""
     for inline in list(doctree.findall(nodes.inline)):
-        if (isinstance(inline.parent, nodes.reference) and "\\" in inline.astext()
-                and {"doc", "std-ref"} & set(inline["classes"])):
+        if (
+            isinstance(inline.parent, nodes.reference)
+            and "\\" in inline.astext()
+            and {"doc", "std-ref"} & set(inline["classes"])
+        ):
             title = _math_titles(app).get(inline.astext())
             if title is not None:
                 inline[:] = [child.deepcopy() for child in title.children]

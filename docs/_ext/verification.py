@@ -33,13 +33,13 @@ import shutil
 from collections import defaultdict
 from pathlib import Path
 
+from digest import sources_digest
 from docutils import nodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from digest import sources_digest
-from lstm_notes.check import RECORD_ENV, TOLERANCES, load_records
-from lstm_notes.numdiff import METHOD_NAMES
+from lstm_notes.checking.check import RECORD_ENV, TOLERANCES, load_records
+from lstm_notes.checking.numdiff import METHOD_NAMES
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +89,13 @@ def _nb_metadata_collector():
         raise RuntimeError(
             "myst_nb.sphinx_.NbMetadataCollector is gone: the verification extension "
             "cannot tell which pages failed to execute; pin the myst-nb version of "
-            "pyproject.toml or port docs/_ext/verification.py") from err
+            "pyproject.toml or port docs/_ext/verification.py"
+        ) from err
     if not callable(getattr(NbMetadataCollector, "get_exec_data", None)):
-        raise RuntimeError("myst-nb's NbMetadataCollector has no get_exec_data any more; "
-                           "port docs/_ext/verification.py")
+        raise RuntimeError(
+            "myst-nb's NbMetadataCollector has no get_exec_data any more; "
+            "port docs/_ext/verification.py"
+        )
     return NbMetadataCollector
 
 
@@ -156,16 +159,23 @@ def mutation_report(path: Path, digest: str) -> tuple[dict | None, str]:
     """The mutation run of ``make mutants`` if it belongs to these sources, else None and
     the reason, in words a reader can act on."""
     if not path.exists():
-        return None, ("No sensitivity run belongs to this build: `make mutants` has not "
-                      "been run on these sources.")
+        return None, (
+            "No sensitivity run belongs to this build: `make mutants` has not "
+            "been run on these sources."
+        )
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
-        return None, "The sensitivity run's file cannot be read; run `make mutants` again."
+        return (
+            None,
+            "The sensitivity run's file cannot be read; run `make mutants` again.",
+        )
     if data.get("digest") != digest:
-        return None, ("The sensitivity run on file was made for other sources (the pages "
-                      "or lstm_notes have changed since): its numbers are not shown; run "
-                      "`make mutants` again.")
+        return None, (
+            "The sensitivity run on file was made for other sources (the pages "
+            "or lstm_notes have changed since): its numbers are not shown; run "
+            "`make mutants` again."
+        )
     return data, ""
 
 
@@ -189,20 +199,26 @@ def mutation_nodes(app) -> list[nodes.Node]:
     if data is None:
         return [nodes.paragraph(text=why)]
     labels = data["labels"]
-    total = {k: sum(v[k] for v in labels.values())
-             for k in ("killed", "survived", "equivalent", "elsewhere")}
+    total = {
+        k: sum(v[k] for v in labels.values())
+        for k in ("killed", "survived", "equivalent", "elsewhere")
+    }
     moved = sum(non_equivalent(v) for v in labels.values())
     without = sum(1 for v in labels.values() if non_equivalent(v) == 0)
-    text = (f"Sensitivity (make mutants, on these sources, {data['seconds']:.0f} s): of "
-            f"{moved} mutants of the formulas behind {len(labels)} labelled equations that "
-            f"changed a computed value, {total['killed']} were caught by the equation's own "
-            f"check, {total['elsewhere']} by an earlier check of the same page, and "
-            f"{total['survived']} by none; {total['equivalent']} changed nothing. "
-            f"{without} equations have no mutant that changes their value.")
+    text = (
+        f"Sensitivity (make mutants, on these sources, {data['seconds']:.0f} s): of "
+        f"{moved} mutants of the formulas behind {len(labels)} labelled equations that "
+        f"changed a computed value, {total['killed']} were caught by the equation's own "
+        f"check, {total['elsewhere']} by an earlier check of the same page, and "
+        f"{total['survived']} by none; {total['equivalent']} changed nothing. "
+        f"{without} equations have no mutant that changes their value."
+    )
     pkg = data.get("package")
     if pkg:
-        text += (f" Of {pkg['sampled']} mutants drawn at random from the package's formula "
-                 f"code, {pkg['killed']} fail the build.")
+        text += (
+            f" Of {pkg['sampled']} mutants drawn at random from the package's formula "
+            f"code, {pkg['killed']} fail the build."
+        )
     return [nodes.paragraph(text=text)]
 
 
@@ -210,8 +226,12 @@ def _link(app, fromdoc: str, rec: dict) -> nodes.Node:
     if rec["docname"] is None:
         return nodes.paragraph("", "", nodes.literal(text=rec["label"]))
     uri = app.builder.get_relative_uri(fromdoc, rec["docname"])
-    ref = nodes.reference("", "", internal=True,
-                          refuri=f"{uri}#{nodes.make_id('equation-' + rec['label'])}")
+    ref = nodes.reference(
+        "",
+        "",
+        internal=True,
+        refuri=f"{uri}#{nodes.make_id('equation-' + rec['label'])}",
+    )
     ref += nodes.Text(f"({rec['eqno']}) ")
     ref += nodes.literal(text=rec["label"])
     return nodes.paragraph("", "", ref)
@@ -235,7 +255,11 @@ def _table(headers: list[str], rows: list[list], widths: list[int]) -> nodes.tab
         row = nodes.row()
         for cell in cells:
             entry = nodes.entry()
-            entry += cell if isinstance(cell, nodes.Node) else nodes.paragraph(text=str(cell))
+            entry += (
+                cell
+                if isinstance(cell, nodes.Node)
+                else nodes.paragraph(text=str(cell))
+            )
             row += entry
         body += row
     return table
@@ -259,25 +283,41 @@ def summary_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
     by_method = defaultdict(int)
     for r in checks:
         by_method[r["method"]] += 1
-    kinds = ", ".join(f"{n} against {METHOD_NAMES[m]}" for m, n in
-                      sorted(by_method.items(), key=lambda item: -item[1]))
-    para = nodes.paragraph(text=(
-        f"This build checked {len(labels)} labelled equations with {len(checks)} "
-        f"comparisons ({kinds}; {len(failed)} failed) and showed {len(errata)} "
-        f"formulas of the sources failing their checks. \"Two exact forms\" compares the "
-        f"formula with a literal, term-by-term evaluation of it or with a second "
-        f"algorithm; the others with numerical differentiation."
-    ))
+    kinds = ", ".join(
+        f"{n} against {METHOD_NAMES[m]}"
+        for m, n in sorted(by_method.items(), key=lambda item: -item[1])
+    )
+    para = nodes.paragraph(
+        text=(
+            f"This build checked {len(labels)} labelled equations with {len(checks)} "
+            f"comparisons ({kinds}; {len(failed)} failed) and showed {len(errata)} "
+            f'formulas of the sources failing their checks. "Two exact forms" compares the '
+            f"formula with a literal, term-by-term evaluation of it or with a second "
+            f"algorithm; the others with numerical differentiation."
+        )
+    )
     rows = []
     for method, rec in sorted(_worst_by_method(records).items()):
         # The tolerance this check used: a page may set its own (and says why there).
-        rtol, atol = (rec.get("rtol", TOLERANCES[method][0]),
-                      rec.get("atol", TOLERANCES[method][1]))
+        rtol, atol = (
+            rec.get("rtol", TOLERANCES[method][0]),
+            rec.get("atol", TOLERANCES[method][1]),
+        )
         own = "" if (rtol, atol) == TOLERANCES[method] else " (set on its page)"
-        rows.append([METHOD_NAMES[method], f"{rec['max_rel']:.1e}", f"{rec['max_abs']:.1e}",
-                     f"rtol {rtol:.0e}, atol {atol:.0e}{own}", _link(app, fromdoc, rec)])
-    table = _table(["method", "worst max rel", "its max abs", "tolerance", "where"],
-                   rows, [22, 12, 12, 20, 34])
+        rows.append(
+            [
+                METHOD_NAMES[method],
+                f"{rec['max_rel']:.1e}",
+                f"{rec['max_abs']:.1e}",
+                f"rtol {rtol:.0e}, atol {atol:.0e}{own}",
+                _link(app, fromdoc, rec),
+            ]
+        )
+    table = _table(
+        ["method", "worst max rel", "its max abs", "tolerance", "where"],
+        rows,
+        [22, 12, 12, 20, 34],
+    )
     return [para, table, *mutation_nodes(app)]
 
 
@@ -319,32 +359,60 @@ def _errata_table(app, fromdoc: str, records) -> list[nodes.Node]:
     wrong = [r for r in records if r.get("kind") == "as-written"]
     if not wrong:
         return []
-    fixed = {(r["label"], r["method"]): r for r in records if r.get("kind") == "corrected"}
+    fixed = {
+        (r["label"], r["method"]): r for r in records if r.get("kind") == "corrected"
+    }
     order = _doc_order(app.env)
     wrong.sort(key=lambda r: (order.get(r["docname"], 10**6), _eq_key(r["eqno"])))
     rows = []
     for r in wrong:
         good = fixed.get((r["label"], r["method"]))
-        rows.append([
-            _link(app, fromdoc, r), METHOD_NAMES[r["method"]],
-            f"{r['max_rel']:.1e}" if "max_rel" in r else
-            ("wrong shape" if "shape" in r.get("note", "") else "cannot be evaluated"),
-            f"{good['max_rel']:.1e}" if good else "",
-            f"{r['atol']:.0e} + {r['rtol']:.0e}·|n|" if "rtol" in r else
-            (f"{good['atol']:.0e} + {good['rtol']:.0e}·|n|" if good else ""),
-        ])
-    intro = nodes.paragraph(text=(
-        "Each formula of a source that the errata pages show failing: its max rel error "
-        "as written, and that of the corrected formula (which must pass)."))
-    return [nodes.rubric(text="The sources' formulas as written"), intro,
-            _table(["equation", "method", "max rel as written", "max rel corrected",
-                    "tolerance"], rows, [30, 22, 16, 16, 16])]
+        rows.append(
+            [
+                _link(app, fromdoc, r),
+                METHOD_NAMES[r["method"]],
+                f"{r['max_rel']:.1e}"
+                if "max_rel" in r
+                else (
+                    "wrong shape"
+                    if "shape" in r.get("note", "")
+                    else "cannot be evaluated"
+                ),
+                f"{good['max_rel']:.1e}" if good else "",
+                f"{r['atol']:.0e} + {r['rtol']:.0e}·|n|"
+                if "rtol" in r
+                else (f"{good['atol']:.0e} + {good['rtol']:.0e}·|n|" if good else ""),
+            ]
+        )
+    intro = nodes.paragraph(
+        text=(
+            "Each formula of a source that the errata pages show failing: its max rel error "
+            "as written, and that of the corrected formula (which must pass)."
+        )
+    )
+    return [
+        nodes.rubric(text="The sources' formulas as written"),
+        intro,
+        _table(
+            [
+                "equation",
+                "method",
+                "max rel as written",
+                "max rel corrected",
+                "tolerance",
+            ],
+            rows,
+            [30, 22, 16, 16, 16],
+        ),
+    ]
 
 
 def report_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
     order = _doc_order(app.env)
     checks = [r for r in records if r.get("kind") in ("check", "corrected")]
-    checks.sort(key=lambda r: (order.get(r["docname"], 10**6), _eq_key(r["eqno"]), r["method"]))
+    checks.sort(
+        key=lambda r: (order.get(r["docname"], 10**6), _eq_key(r["eqno"]), r["method"])
+    )
     by_page: dict[str, list] = defaultdict(list)
     for rec in checks:
         by_page[rec["docname"] or "(label not found)"].append(rec)
@@ -353,34 +421,66 @@ def report_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
     for docname, recs in by_page.items():
         title = app.env.titles.get(docname)
         # The page's title as nodes, so that math in it is typeset, not shown as TeX.
-        heading = (nodes.rubric("", "", *[c.deepcopy() for c in title.children])
-                   if title is not None else nodes.rubric(text=docname))
-        rows = [[_link(app, fromdoc, r), METHOD_NAMES[r["method"]], r["entries"],
-                 f"{r['max_abs']:.1e}", f"{r['max_rel']:.1e}",
-                 f"{r['atol']:.0e} + {r['rtol']:.0e}·|n|",
-                 "pass" if r["passed"] else "FAIL", _killed(mutations, r["label"])]
-                for r in recs]
+        heading = (
+            nodes.rubric("", "", *[c.deepcopy() for c in title.children])
+            if title is not None
+            else nodes.rubric(text=docname)
+        )
+        rows = [
+            [
+                _link(app, fromdoc, r),
+                METHOD_NAMES[r["method"]],
+                r["entries"],
+                f"{r['max_abs']:.1e}",
+                f"{r['max_rel']:.1e}",
+                f"{r['atol']:.0e} + {r['rtol']:.0e}·|n|",
+                "pass" if r["passed"] else "FAIL",
+                _killed(mutations, r["label"]),
+            ]
+            for r in recs
+        ]
         out.append(heading)
-        out.append(_table(["equation", "method", "entries", "max abs", "max rel",
-                           "tolerance", "status", "mutants killed"], rows,
-                          [28, 20, 8, 10, 10, 16, 8, 10]))
+        out.append(
+            _table(
+                [
+                    "equation",
+                    "method",
+                    "entries",
+                    "max abs",
+                    "max rel",
+                    "tolerance",
+                    "status",
+                    "mutants killed",
+                ],
+                rows,
+                [28, 20, 8, 10, 10, 16, 8, 10],
+            )
+        )
     missing = unchecked_equations(app, records)
     if missing:
         out.append(nodes.rubric(text="Labelled equations without a recorded check"))
-        rows = [[_link(app, fromdoc, {"label": label, "docname": doc, "eqno": eqno}),
-                 "no check recorded"] for label, doc, eqno in missing]
+        rows = [
+            [
+                _link(app, fromdoc, {"label": label, "docname": doc, "eqno": eqno}),
+                "no check recorded",
+            ]
+            for label, doc, eqno in missing
+        ]
         out.append(_table(["equation", "status"], rows, [40, 30]))
     out.extend(_errata_table(app, fromdoc, records))
     if checks or missing:
-        build = nodes.paragraph(text=(
-            f"Recorded by the build of version {app.config.release} "
-            f"({getattr(app.config, 'build_date', '') or 'date unknown'})."))
+        build = nodes.paragraph(
+            text=(
+                f"Recorded by the build of version {app.config.release} "
+                f"({getattr(app.config, 'build_date', '') or 'date unknown'})."
+            )
+        )
         out.insert(0, build)
     return out
 
 
 def _killed(mutations: dict | None, label: str) -> str:
-    """"killed / non-equivalent" of the label's mutants, or a dash without a current run."""
+    """ "killed / non-equivalent" of the label's mutants, or a dash without a current run."""
     if mutations is None:
         return "–"
     counts = mutations["labels"].get(label)
@@ -407,11 +507,15 @@ def on_doctree_resolved(app, doctree, docname):
         if node["kind"] == "summary":
             node.replace_self(summary_nodes(app, docname, records))
         elif node["kind"] == "errata":
-            node.replace_self(_errata_table(app, docname, records) or
-                              [nodes.paragraph(text="No erratum has been recorded.")])
+            node.replace_self(
+                _errata_table(app, docname, records)
+                or [nodes.paragraph(text="No erratum has been recorded.")]
+            )
         else:
-            node.replace_self(report_nodes(app, docname, records) or
-                              [nodes.paragraph(text="No check has been recorded.")])
+            node.replace_self(
+                report_nodes(app, docname, records)
+                or [nodes.paragraph(text="No check has been recorded.")]
+            )
             failed = _failed_docs(app.env)  # their failure is reported at the end
             for label, doc, eqno in unchecked_equations(app, records):
                 if doc in failed:
@@ -419,10 +523,14 @@ def on_doctree_resolved(app, doctree, docname):
                 logger.warning(
                     f"equation ({eqno}) {label!r} of {doc} has no recorded check: its cell "
                     "must call check() or erratum() with this label",
-                    type="verification", subtype="unchecked", location=docname)
+                    type="verification",
+                    subtype="unchecked",
+                    location=docname,
+                )
 
 
 # --- citing ------------------------------------------------------------------------
+
 
 class citation_placeholder(nodes.General, nodes.Element):
     """Replaced by a BibTeX block once equation numbers are known."""
@@ -433,8 +541,10 @@ class CiteBibtexDirective(SphinxDirective):
     (``:page: docname``) or for one equation (``:equation: label``; with an empty value,
     the book's first labelled equation). Version, date and addresses come from the build."""
 
-    option_spec = {"page": lambda a: (a or "").strip(),
-                   "equation": lambda a: (a or "").strip()}
+    option_spec = {
+        "page": lambda a: (a or "").strip(),
+        "equation": lambda a: (a or "").strip(),
+    }
 
     def run(self):
         # Re-read at every build: equation numbers of other pages may have moved.
@@ -453,7 +563,9 @@ def _bib(text: str) -> str:
     """Text for a BibTeX field: special characters escaped, acronyms kept upper case."""
     import re
 
-    text = text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("&", r"\&")
+    text = (
+        text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("&", r"\&")
+    )
     return re.sub(r"\b([A-Z]{2,}s?)\b", r"{\1}", text)
 
 
@@ -484,7 +596,9 @@ def citation_nodes(app, fromdoc: str, node) -> list[nodes.Node]:
             label = eqs[0][0]
         where = equation_of(env, label)
         if where is None:
-            logger.warning(f"cite-bibtex: no equation labelled {label!r}", location=node)
+            logger.warning(
+                f"cite-bibtex: no equation labelled {label!r}", location=node
+            )
             return []
         doc, eqno = where
         page = _title_tex(env, doc)
@@ -524,19 +638,25 @@ def on_build_finished(app, exception):
     failed_docs = _failed_docs(app.env)
     if not failed_docs:
         return
-    records = [r for r in current_records(app)
-               if r.get("kind") in ("check", "corrected", "refused") and not r["passed"]]
+    records = [
+        r
+        for r in current_records(app)
+        if r.get("kind") in ("check", "corrected", "refused") and not r["passed"]
+    ]
     lines = [f"VERIFICATION FAILED on {len(failed_docs)} page(s):"]
     for docname, data in sorted(failed_docs.items()):
         page = "docs/" + str(app.env.doc2path(docname, False))
         mine = [r for r in records if r["docname"] == docname]
         if not mine:
-            lines.append(f"  page {page}: execution failed with {data.get('error')} "
-                         "(traceback above)")
+            lines.append(
+                f"  page {page}: execution failed with {data.get('error')} "
+                "(traceback above)"
+            )
         for r in mine:
             if "max_abs" not in r:  # a value the check refused to compare
-                lines.append(f"  page {page}, equation ({r['eqno']}) {r['label']!r}: "
-                             f"{r['note']}")
+                lines.append(
+                    f"  page {page}, equation ({r['eqno']}) {r['label']!r}: {r['note']}"
+                )
                 continue
             lines.append(
                 f"  page {page}, equation ({r['eqno']}) {r['label']!r}: "
@@ -561,5 +681,9 @@ def setup(app):
     app.connect("env-merge-info", on_env_merge_info)
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("build-finished", on_build_finished)
-    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True,
-            "env_version": 1}
+    return {
+        "version": "1",
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+        "env_version": 1,
+    }

@@ -55,16 +55,38 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..blocks import dtanh, label_losses, outer_sum, output_error, softmax
+from ..checking import validate
 from . import rnn
-from .calculus import softmax
-from .rnn import PARAM_NAMES, init_params, shapes, sizes  # noqa: F401  (same params)
+from .rnn import PARAM_NAMES, SHAPES, STATE_NAMES, init_params, sizes, states  # noqa: F401
 
-__all__ = ["PARAM_NAMES", "shapes", "init_params", "example", "Cache", "states",
-           "attention", "attention_by_terms", "head", "forward", "step_losses", "loss",
-           "loss_of_states",
-           "attention_backward", "recurrence_backward", "backward", "loss_and_grads",
-           "attention_jacobian", "path_sum_grads", "every_path", "path_terms",
-           "denominator_path_sum", "FORMS"]
+__all__ = [
+    "PARAM_NAMES",
+    "STATE_NAMES",
+    "SHAPES",
+    "init_params",
+    "example",
+    "sizes",
+    "Cache",
+    "states",
+    "attention",
+    "attention_by_terms",
+    "head",
+    "forward",
+    "step_losses",
+    "loss",
+    "loss_of_states",
+    "attention_backward",
+    "recurrence_backward",
+    "backward",
+    "loss_and_grads",
+    "attention_jacobian",
+    "path_sum_grads",
+    "every_path",
+    "path_terms",
+    "denominator_path_sum",
+    "FORMS",
+]
 
 
 @dataclass
@@ -75,8 +97,8 @@ class Cache:
     ``A``      (T, S)      ``A[t-1, j]`` = A_{t, j+first} (zero where not attended)
     ``alpha``  (T, S)      attention weights, zero where not attended; rows sum to 1
     ``Z``      (T, n_h)    ``Z[t-1]`` = Z_t
-    ``Omega``  (T, n_y)    ``Omega[t-1]`` = Omega_t
-    ``p``      (T, n_y)    ``p[t-1]`` = yhat_t
+    ``z_y``    (T, n_y)    ``z_y[t-1]`` = Omega_t = V Z_t + c, the output pre-activation
+    ``y_hat``  (T, n_y)    ``y_hat[t-1]`` = ŷ_t
     ``first``  0 or 1      the first attended state (1: h_1..h_t; 0: h_0..h_t);
                            S = T + 1 - first
     """
@@ -85,8 +107,8 @@ class Cache:
     A: np.ndarray
     alpha: np.ndarray
     Z: np.ndarray
-    Omega: np.ndarray
-    p: np.ndarray
+    z_y: np.ndarray
+    y_hat: np.ndarray
     first: int
 
     @property
@@ -102,6 +124,16 @@ def _first(attend_to_h0) -> int:
     return 0 if attend_to_h0 else 1
 
 
+def _params_and_states(params, h, allow_complex: bool = True):
+    """The checked parameters, and the states ``h`` (T+1, n_h) checked against them."""
+    p, n = validate.params(params, SHAPES, allow_complex)
+    if np.ndim(h) != 2:
+        raise ValueError(
+            f"h must have shape (T+1, n_h) = (T+1, {n['n_h']}), got {np.shape(h)}"
+        )
+    return p, validate.array(h, "h", (np.shape(h)[0], n["n_h"]), allow_complex), n
+
+
 def attention(h, attend_to_h0: bool = False):
     """Scores, weights and contexts of every step from the states ``h`` (T+1, n_h).
 
@@ -110,17 +142,18 @@ def attention(h, attend_to_h0: bool = False):
     """
     first = _first(attend_to_h0)
     T = h.shape[0] - 1
-    H = h[first:]                                       # the attended states, (S, n_h)
+    H = h[first:]  # the attended states, (S, n_h)
     mask = np.arange(H.shape[0])[None, :] + first <= np.arange(1, T + 1)[:, None]
-    A = (h[1:] @ H.T) * mask                            # A[t-1, j] = h_t . h_{j+first}
+    A = (h[1:] @ H.T) * mask  # A[t-1, j] = h_t . h_{j+first}
     shift = np.max(np.where(mask, A.real, -np.inf), axis=1, keepdims=True)
     e = np.exp(A - shift) * mask
-    alpha = e / np.sum(e, axis=1, keepdims=True)        # softmax over attended states
+    alpha = e / np.sum(e, axis=1, keepdims=True)  # softmax over attended states
     return A, alpha, alpha @ H
 
 
-def attention_by_terms(h, attend_to_h0: bool = False, *,
-                       denominator_from_0: bool = False):
+def attention_by_terms(
+    h, attend_to_h0: bool = False, *, denominator_from_0: bool = False
+):
     """The scores, weights and contexts as displayed (att-model-scores, att-model-alpha,
     att-model-Z; att-model-h0 with ``attend_to_h0``), one term at a time in plain
     loops, to check the vectorised :func:`attention` against::
@@ -134,9 +167,11 @@ def attention_by_terms(h, attend_to_h0: bool = False, *,
 
     ``h`` (T+1, n_h), float64. Returns ``(A, alpha, Z)`` in the layout of :class:`Cache`
     (column ``i - first`` holds state i; zero where step t does not attend).
+
+    Checked as ``err-004-ranges`` (errata/004-attention-gradients).
     """
     first = _first(attend_to_h0)
-    below = 0 if denominator_from_0 else first     # where the denominator's sum starts
+    below = 0 if denominator_from_0 else first  # where the denominator's sum starts
     T = h.shape[0] - 1
     A, alpha = np.zeros((T, T + 1 - first)), np.zeros((T, T + 1 - first))
     Z = np.zeros((T, h.shape[1]))
@@ -151,33 +186,39 @@ def attention_by_terms(h, attend_to_h0: bool = False, *,
     return A, alpha, Z
 
 
-# The recurrence is the plain RNN's (same parameters); the attention model only adds
-# what comes after it.
-states = rnn.states
-
-
 def head(params, h, attend_to_h0: bool = False):
-    """After the recurrence: ``(A, alpha, Z, Omega, yhat)``, from the states."""
+    """After the recurrence: ``(A, alpha, Z, Omega, yhat)``, from the states.
+
+    Checked as ``att-model-Omega``, ``att-model-Z``, ``att-model-alpha``,
+    ``att-model-scores`` (attention/model)."""
+    params, h, _ = _params_and_states(params, h)
     A, alpha, Z = attention(h, attend_to_h0)
     Omega = Z @ params["V"].T + params["c"]
     return A, alpha, Z, Omega, softmax(Omega)
 
 
-def forward(params, x, h0, attend_to_h0: bool = False) -> Cache:
-    """The forward pass (complex-safe): the recurrence, then attention and output."""
-    h = states(params, x, h0)
-    return Cache(h, *head(params, h, attend_to_h0), _first(attend_to_h0))
+def forward(params, x, h0=None, attend_to_h0: bool = False) -> Cache:
+    """The forward pass (complex-safe): the recurrence, then attention and output.
+
+    Checked as ``att-model-h``, ``att-model-h0`` (attention/model); ``err-004-t1``
+    (errata/004-attention-gradients)."""
+    p, x, _, h0 = rnn.validated(params, x, None, h0, allow_complex=True)
+    h = states(p, x, h0)
+    return Cache(h, *head(p, h, attend_to_h0), _first(attend_to_h0))
 
 
 def step_losses(params, x, y, h0=None, attend_to_h0: bool = False) -> np.ndarray:
-    """``J_t = -log yhat_t[y_t]`` for t = 1..T, shape (T,); complex-safe."""
+    """``J_t = -log yhat_t[y_t]`` for t = 1..T, shape (T,); complex-safe.
+
+    Checked as ``att-model-loss`` (attention/model)."""
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=True)
-    cache = forward(p, x, h0, attend_to_h0)
-    return -np.log(cache.p[np.arange(len(y)), y])
+    return label_losses(forward(p, x, h0, attend_to_h0).z_y, y)
 
 
 def loss(params, x, y, h0=None, attend_to_h0: bool = False):
-    """The summed cross-entropy ``J``; accepts complex128 inputs (complex step)."""
+    """The summed cross-entropy ``J``; accepts complex128 inputs (complex step).
+
+    Checked as ``att-model-loss`` (attention/model)."""
     return np.sum(step_losses(params, x, y, h0, attend_to_h0))
 
 
@@ -185,15 +226,11 @@ def loss_of_states(params, h, y, attend_to_h0: bool = False):
     """``J`` computed from given states ``h`` (T+1, n_h), each an independent variable
     (the recurrence is not re-run): its gradient is the immediate derivative d+J/dh_i,
     ``direct`` of :func:`attention_backward`."""
-    p = head(params, h, attend_to_h0)[4]
-    return -np.sum(np.log(p[np.arange(len(y)), y]))
-
-
-def _output_errors(cache: Cache, y) -> np.ndarray:
-    """``g_t = yhat_t - e_{y_t}`` = dJ_t/dOmega_t, shape (T, n_y)."""
-    g = cache.p.copy()
-    g[np.arange(len(y)), y] -= 1.0
-    return g
+    _, h, n = _params_and_states(params, h)
+    y = validate.sequence(np.zeros((h.shape[0] - 1, n["n_x"])), y, n["n_x"], n["n_y"])[
+        1
+    ]
+    return np.sum(label_losses(head(params, h, attend_to_h0)[3], y))
 
 
 def attention_backward(params, cache: Cache, y):
@@ -202,17 +239,21 @@ def attention_backward(params, cache: Cache, y):
     Returns ``(dV, dc, direct)`` with ``direct`` (T+1, n_h): ``direct[i]`` is d+J/dh_i,
     the gradient of J in h_i through the attention alone (value, key and query paths),
     the other states held fixed.
+
+    Checked as ``att-e`` (attention/attention-layer).
     """
+    params, _, n = _params_and_states(params, cache.h, allow_complex=False)
+    y = validate.sequence(np.zeros((len(cache.Z), n["n_x"])), y, n["n_x"], n["n_y"])[1]
     h, alpha, mask, first = cache.h, cache.alpha, cache.mask, cache.first
     H = h[first:]
-    g = _output_errors(cache, y)
-    d = g @ params["V"]                                   # row t-1: d_t = V^T g_t
-    dalpha = (d @ H.T) * mask                             # h_i . d_t
+    g = output_error(cache.y_hat, y)  # g_t = ŷ_t - e_{y_t}
+    d = g @ params["V"]  # row t-1: d_t = V^T g_t
+    dalpha = (d @ H.T) * mask  # h_i . d_t
     dA = alpha * (dalpha - np.sum(alpha * dalpha, axis=1, keepdims=True))
     direct = np.zeros(h.shape)
-    direct[first:] += alpha.T @ d + dA.T @ h[1:]          # value and key paths
-    direct[1:] += dA @ H                                  # query path
-    return g.T @ cache.Z, g.sum(axis=0), direct
+    direct[first:] += alpha.T @ d + dA.T @ h[1:]  # value and key paths
+    direct[1:] += dA @ H  # query path
+    return outer_sum(g, cache.Z), g.sum(axis=0), direct
 
 
 def recurrence_backward(params, x, cache: Cache, direct):
@@ -222,45 +263,65 @@ def recurrence_backward(params, x, cache: Cache, direct):
     (T+1, n_h) holds d+J/dh_i (:func:`attention_backward`).
 
     Returns ``(grads, delta)``: grads of ``W, U, b, h0`` and delta (T+1, n_h), the whole
-    gradient of J in each state (``delta[0]`` = dJ/dh0)."""
+    gradient of J in each state (``delta[0]`` = dJ/dh0).
+
+    Checked as ``att-rec-delta`` (attention/weights)."""
+    params, _, n = _params_and_states(params, cache.h, allow_complex=False)
+    x = validate.sequence(x, None, n["n_x"], None)[0]
+    direct = validate.array(direct, "direct", cache.h.shape)
     WT, h = params["W"].T, cache.h
-    T, dtanh = x.shape[0], 1.0 - cache.h ** 2
-    delta, ds = np.zeros(h.shape), np.zeros(h.shape)   # ds[t]: step t's pre-activation
+    T = x.shape[0]
+    delta, ds = np.zeros(h.shape), np.zeros(h.shape)  # ds[t]: step t's pre-activation
     delta[T] = direct[T]
     for t in range(T, 0, -1):
-        ds[t] = dtanh[t] * delta[t]
+        ds[t] = dtanh(h[t]) * delta[t]
         delta[t - 1] = direct[t - 1] + WT @ ds[t]
-    grads = {"W": ds[1:].T @ h[:-1],                      # sum_t ds_t h_{t-1}^T
-             "U": ds[1:].T @ x,                           # sum_t ds_t x_t^T
-             "b": ds[1:].sum(axis=0), "h0": delta[0]}
+    grads = {
+        "W": outer_sum(ds[1:], h[:-1]),  # sum_t ds_t h_{t-1}^T
+        "U": outer_sum(ds[1:], x),  # sum_t ds_t x_t^T
+        "b": ds[1:].sum(axis=0),
+        "h0": delta[0],
+    }
     return grads, delta
 
 
-def backward(params, x, y, cache: Cache) -> dict[str, np.ndarray]:
-    """Reverse mode: :func:`attention_backward`, then :func:`recurrence_backward`."""
-    dV, dc, direct = attention_backward(params, cache, y)
-    grads, _ = recurrence_backward(params, x, cache, direct)
+def _backward(p, cache: Cache, x, y) -> dict[str, np.ndarray]:
+    dV, dc, direct = attention_backward(p, cache, y)
+    grads, _ = recurrence_backward(p, x, cache, direct)
     return {"V": dV, "c": dc, **grads}
 
 
-def loss_and_grads(params, x, y, h0=None, attend_to_h0: bool = False
-                   ) -> tuple[float, dict[str, np.ndarray]]:
-    """The loss and the gradient of every parameter and of ``h0`` (float64 only)."""
+def backward(params, cache: Cache, x, y) -> dict[str, np.ndarray]:
+    """Reverse mode: :func:`attention_backward`, then :func:`recurrence_backward`; the
+    gradient of every parameter and of ``h0``."""
+    p, x, y, _ = rnn.validated(params, x, y, None, allow_complex=False)
+    return _backward(p, cache, x, y)
+
+
+def loss_and_grads(
+    params, x, y, h0=None, attend_to_h0: bool = False
+) -> tuple[float, dict[str, np.ndarray]]:
+    """The loss and the gradient of every parameter and of ``h0`` (float64 only).
+
+    Checked as ``att-dV``, ``att-dc`` (attention/output); ``att-rec-U``, ``att-rec-W``,
+    ``att-rec-attend-h0``, ``att-rec-b``, ``att-rec-h0`` (attention/weights)."""
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
     cache = forward(p, x, h0, attend_to_h0)
-    J = float(-np.sum(np.log(cache.p[np.arange(len(y)), y])))
-    return J, backward(p, x, y, cache)
+    return float(np.sum(label_losses(cache.z_y, y))), _backward(p, cache, x, y)
 
 
-def example(T: int = 7, n_x: int = 3, n_h: int = 5, n_y: int = 4, seed: int = 0):
-    """The seeded example: ``params, x (T, n_x), y (T,), h0 (n_h,)``, h0 nonzero."""
-    rng = np.random.default_rng(seed + 1)
-    return (init_params(n_x, n_h, n_y, seed=seed), rng.standard_normal((T, n_x)),
-            rng.integers(0, n_y, T), 0.5 * rng.standard_normal(n_h))
+#: The seeded problem of the attention pages, the plain RNN's (same parameters).
+example = rnn.example
 
 
-def attention_jacobian(cache: Cache, t: int, m: int, *, score_for_weight: bool = False,
-                       value_path_only: bool = False) -> np.ndarray:
+def attention_jacobian(
+    cache: Cache,
+    t: int,
+    m: int,
+    *,
+    score_for_weight: bool = False,
+    value_path_only: bool = False,
+) -> np.ndarray:
     """``dZ_t / dh_m`` (n_h, n_h), numerator layout, every other state held fixed::
 
         alpha_{t,m} (I + (h_m - Z_t) h_t^T)
@@ -273,12 +334,16 @@ def attention_jacobian(cache: Cache, t: int, m: int, *, score_for_weight: bool =
     err-004-eq13): ``score_for_weight`` puts the score A_{t,m} where the weight
     alpha_{t,m} belongs, ``value_path_only`` drops the key and query terms (the weights
     taken as constants). Both on: A_{t,m} I, the source's factor.
+
+    Checked as ``att-dZ-dh`` (attention/attention-layer); ``err-004-dZ-dh``
+    (errata/004-attention-gradients).
     """
     h, first = cache.h, cache.first
     n, T = h.shape[1], h.shape[0] - 1
     if not (1 <= t <= T and 0 <= m <= T):
-        raise ValueError(f"need 1 <= t <= T and 0 <= m <= T (T = {T}), "
-                         f"got t={t}, m={m}")
+        raise ValueError(
+            f"need 1 <= t <= T and 0 <= m <= T (T = {T}), got t={t}, m={m}"
+        )
     if m < first or m > t:
         return np.zeros((n, n))
     a = cache.alpha[t - 1]
@@ -286,13 +351,14 @@ def attention_jacobian(cache: Cache, t: int, m: int, *, score_for_weight: bool =
     Zt, J, paths = cache.Z[t - 1], np.zeros((n, n)), not value_path_only
     J += weight * (np.eye(n) + paths * np.outer(h[m] - Zt, h[t]))
     if m == t and paths:
-        H = h[first:t + 1]
-        J += (a[:t + 1 - first, None] * (H - Zt)).T @ H
+        H = h[first : t + 1]
+        J += (a[: t + 1 - first, None] * (H - Zt)).T @ H
     return J
 
 
-def path_sum_grads(params, x, y, h0=None, attend_to_h0: bool = False
-                   ) -> dict[str, np.ndarray]:
+def path_sum_grads(
+    params, x, y, h0=None, attend_to_h0: bool = False
+) -> dict[str, np.ndarray]:
     """The gradients as the sum over paths of source 004's eq. 12, 14 and 16
     (att-paths-W, att-paths-U, att-paths-b, att-paths-h0)::
 
@@ -304,26 +370,33 @@ def path_sum_grads(params, x, y, h0=None, attend_to_h0: bool = False
     added on its own; the product P is extended by one factor as k decreases, so the
     cost is O(T^3) products of n_h x n_h matrices (:func:`path_terms` forms every chain
     from scratch instead). Returns a dict with ``W, U, b, h0``.
+
+    Checked as ``att-paths-U``, ``att-paths-W``, ``att-paths-b``, ``att-paths-h0``
+    (attention/weights).
     """
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
     cache = forward(p, x, h0, attend_to_h0)
     W, V, h = p["W"], p["V"], cache.h
     T, n = x.shape[0], W.shape[0]
-    g = _output_errors(cache, y)
+    g = output_error(cache.y_hat, y)
     step_jac = [None] + [rnn.step_jacobian(W, h[j]) for j in range(1, T + 1)]
-    grads = {"W": np.zeros((n, n)), "U": np.zeros_like(p["U"]), "b": np.zeros(n),
-             "h0": np.zeros(n)}
+    grads = {
+        "W": np.zeros((n, n)),
+        "U": np.zeros_like(p["U"]),
+        "b": np.zeros(n),
+        "h0": np.zeros(n),
+    }
     for t in range(1, T + 1):
-        r = g[t - 1] @ V                                  # dJ_t/dZ_t, a row
+        r = g[t - 1] @ V  # dJ_t/dZ_t, a row
         for m in range(cache.first, t + 1):
-            s = r @ attention_jacobian(cache, t, m)   # dJ_t/dh_m along h_m -> Z_t
-            P = np.eye(n)                             # dh_m/dh_k, k = m: empty product
+            s = r @ attention_jacobian(cache, t, m)  # dJ_t/dh_m along h_m -> Z_t
+            P = np.eye(n)  # dh_m/dh_k, k = m: empty product
             for k in range(m, 0, -1):
-                ds = (s @ P) * (1.0 - h[k] ** 2)      # times d+h_k/dtheta
+                ds = (s @ P) * (1.0 - h[k] ** 2)  # times d+h_k/dtheta
                 grads["W"] += np.outer(ds, h[k - 1])
                 grads["U"] += np.outer(ds, x[k - 1])
                 grads["b"] += ds
-                P = P @ step_jac[k]                   # one factor more: dh_m/dh_{k-1}
+                P = P @ step_jac[k]  # one factor more: dh_m/dh_{k-1}
             grads["h0"] += s @ P
     return grads
 
@@ -333,12 +406,17 @@ def every_path(steps):
     :func:`path_terms`: 1 <= k <= m <= t, and the chain dh_m/dh_k as the factors
     ``F_{j+1} = dh_{j+1}/dh_j`` for j = m-1 down to k, the latest step on the left, as
     in att-chain and err-004-eq12."""
-    return [(t, m, [(j + 1, j) for j in range(m - 1, k - 1, -1)], k)
-            for t in steps for m in range(1, t + 1) for k in range(1, m + 1)]
+    return [
+        (t, m, [(j + 1, j) for j in range(m - 1, k - 1, -1)], k)
+        for t in steps
+        for m in range(1, t + 1)
+        for k in range(1, m + 1)
+    ]
 
 
-def path_terms(params, x, y, terms, h0=None, attend_to_h0: bool = False
-               ) -> dict[str, np.ndarray]:
+def path_terms(
+    params, x, y, terms, h0=None, attend_to_h0: bool = False
+) -> dict[str, np.ndarray]:
     """The path sum of att-paths-W, U, b (err-004-t1 to t4, err-004-eq12, 14, 16) over
     explicitly listed terms, each formed from scratch as written. A term ``(t, m, chain,
     k)`` is ``dJ_t/dZ_t dZ_t/dh_m``, then the factors ``dh_a/dh_b`` for ``(a, b)`` in
@@ -346,11 +424,14 @@ def path_terms(params, x, y, terms, h0=None, attend_to_h0: bool = False
     identity), then the immediate d+h_k/dW, d+h_k/dU, d+h_k/db (h_{k-1} held fixed).
     Evaluating all of :func:`every_path` forms T(T+1)(T+2)/6 terms and
     (T+2)(T+1)T(T-1)/24 vector-matrix products of the chains.
-    Returns a dict with ``W, U, b``, each the sum of its terms."""
+    Returns a dict with ``W, U, b``, each the sum of its terms.
+
+    Checked as ``err-004-eq12``, ``err-004-eq14``, ``err-004-eq16``, ``err-004-t1``,
+    ``err-004-t2``, ``err-004-t3``, ``err-004-t4`` (errata/004-attention-gradients)."""
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
     cache = forward(p, x, h0, attend_to_h0)
     W, V, h = p["W"], p["V"], cache.h
-    g = _output_errors(cache, y)
+    g = output_error(cache.y_hat, y)
     out = {k: np.zeros_like(p[k]) for k in ("W", "U", "b")}
     for t, m, chain, k in terms:
         s = g[t - 1] @ V @ attention_jacobian(cache, t, m)
@@ -379,7 +460,14 @@ def denominator_path_sum(W, x, h, factor, d) -> dict[str, np.ndarray]:
     right.
     ``W`` (n_h, n_h), ``x`` (T, n_x), ``h`` (T+1, n_h) the states; ``factor(t, m)`` an
     (n_h, n_h) matrix standing for (dZ_t/dh_m)^T; ``d`` (T, n_h) with ``d[t-1]`` = d_t.
-    Returns a dict with ``W, U, b``."""
+    Returns a dict with ``W, U, b``.
+
+    Checked as ``err-004-eq13``, ``err-004-eq15``, ``err-004-eq17``
+    (errata/004-attention-gradients)."""
+    W = validate.array(W, "W", (np.shape(W)[0],) * 2)
+    x = validate.array(x, "x", (np.shape(x)[0], np.shape(x)[-1]))
+    h = validate.array(h, "h", (x.shape[0] + 1, W.shape[0]))
+    d = validate.array(d, "d", (x.shape[0], W.shape[0]))
     T, n = x.shape[0], W.shape[0]
     out = {"W": np.zeros((n, n)), "U": np.zeros((n, x.shape[1])), "b": np.zeros(n)}
     for t in range(1, T + 1):
@@ -399,7 +487,7 @@ def denominator_path_sum(W, x, h, factor, d) -> dict[str, np.ndarray]:
 FORMS = {
     "reverse-mode recursion": lambda p, x, y: loss_and_grads(p, x, y)[1],
     "sum over paths": path_sum_grads,
-    "sum over paths, products recomputed":
-        lambda p, x, y: path_terms(p, x, y, every_path(range(1, len(x) + 1))),
+    "sum over paths, products recomputed": lambda p, x, y: path_terms(
+        p, x, y, every_path(range(1, len(x) + 1))
+    ),
 }
-

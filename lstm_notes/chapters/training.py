@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import lstm
+from ..models import lstm
 
 __all__ = ["delayed_copy", "train", "accuracy", "clip_by_norm", "Adam"]
 
@@ -26,8 +26,14 @@ class Adam:
     """Adam's moment estimates for a dict of parameters; ``step`` returns the updated
     parameters (new arrays; the ones passed in are left untouched)."""
 
-    def __init__(self, params: dict, lr: float, b1: float = 0.9, b2: float = 0.999,
-                 eps: float = 1e-8):
+    def __init__(
+        self,
+        params: dict,
+        lr: float,
+        b1: float = 0.9,
+        b2: float = 0.999,
+        eps: float = 1e-8,
+    ):
         self.lr, self.b1, self.b2, self.eps, self.t = lr, b1, b2, eps, 0
         self.m = {k: np.zeros_like(v) for k, v in params.items()}
         self.v = {k: np.zeros_like(v) for k, v in params.items()}
@@ -51,13 +57,20 @@ def delayed_copy(n_seq: int, T: int, k: int, n_sym: int, seed: int = 0):
     data = []
     for _ in range(n_seq):
         s = rng.integers(0, n_sym, T)
-        y = np.concatenate([np.full(k, n_sym), s[:T - k]])
+        y = np.concatenate([np.full(k, n_sym), s[: T - k]])
         data.append((np.eye(n_sym)[s], y))
     return data
 
 
-def train(params, data, iterations: int, batch: int = 8, lr: float = 0.02, seed: int = 0,
-          clip: float = 5.0):
+def train(
+    params,
+    data,
+    iterations: int,
+    batch: int = 8,
+    lr: float = 0.02,
+    seed: int = 0,
+    clip: float = 5.0,
+):
     """Adam on the mean loss per step over mini-batches, with gradients from
     :func:`lstm_notes.lstm.loss_and_grads`. Returns ``(params, losses)``, ``losses[i]`` the
     mean loss per step (nats) of the batch at iteration i. Gradients are clipped to norm

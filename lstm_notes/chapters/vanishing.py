@@ -39,22 +39,37 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import rnn
-from .calculus import cross_entropy
-from .check import CheckFailed
+from ..blocks import chain, chains_to, dtanh, label_losses, output_error
+from ..models import rnn
 
 __all__ = [
-    "step_jacobians", "jacobian_between", "run_steps", "immediate_dW",
-    "output_errors", "output_grads", "bptt_terms", "bptt_term_outer",
-    "bptt_recursion", "loss_with_offsets", "other_grads", "product_norms",
-    "norm_bound", "holds", "scaled_to_spectral_norm", "rnn_product_norms", "lags",
-    "power_norms", "tanh_rnn_states", "powers_by_eig",
-    "real_block_diagonal", "backprop", "source_003_T3_expansion", "source_003_T3_terms",
-    "ordered_product", "inputs_for_states",
+    "step_jacobians",
+    "run_steps",
+    "immediate_dW",
+    "output_grads",
+    "bptt_terms",
+    "bptt_term_outer",
+    "bptt_recursion",
+    "loss_with_offsets",
+    "other_grads",
+    "product_norms",
+    "norm_bound",
+    "scaled_to_spectral_norm",
+    "rnn_product_norms",
+    "lags",
+    "power_norms",
+    "tanh_rnn_states",
+    "powers_by_eig",
+    "real_block_diagonal",
+    "source_003_T3_expansion",
+    "source_003_T3_terms",
+    "ordered_product",
+    "inputs_for_states",
 ]
 
 
 # --- back-propagation through time, term by term ------------------------------------
+
 
 def step_jacobians(W, h) -> np.ndarray:
     """``F[t-1] = F_t = dh_t/dh_{t-1} = diag(1 - h_t^2) W`` for t = 1..T.
@@ -64,23 +79,9 @@ def step_jacobians(W, h) -> np.ndarray:
     return np.stack([rnn.step_jacobian(W, h[t]) for t in range(1, h.shape[0])])
 
 
-def jacobian_between(J, t: int, k: int) -> np.ndarray:
-    """``dh_t/dh_k = F_t F_{t-1} ... F_{k+1}`` (identity for k = t), from
-    ``J[s-1] = F_s`` (any chain of step Jacobians, the LSTM's state Jacobians S_s too)."""
-    if not 0 <= k <= t <= J.shape[0]:
-        raise ValueError(f"need 0 <= k <= t <= T = {J.shape[0]}, got t = {t}, k = {k}")
-    P = np.eye(J.shape[1], dtype=J.dtype)
-    for s in range(k + 1, t + 1):
-        P = J[s - 1] @ P
-    return P
-
-
 def run_steps(params, x, h_k, k: int, t: int):
     """``h_t`` computed from ``h_k`` by steps k+1..t of the RNN (complex-safe)."""
-    h = h_k
-    for s in range(k + 1, t + 1):
-        h = np.tanh(params["W"] @ h + params["U"] @ x[s - 1] + params["b"])
-    return h
+    return h_k if t == k else rnn.states(params, x[k:t], h_k)[-1]
 
 
 def immediate_dW(h_prev, h_k) -> np.ndarray:
@@ -89,45 +90,52 @@ def immediate_dW(h_prev, h_k) -> np.ndarray:
     "Immediate": the derivative of ``h_k = tanh(W h_{k-1} + U x_k + b)`` in the W that
     appears in step k alone, with ``h_{k-1}`` held fixed (the earlier steps' W are the
     other terms of the sum).
+
+    Checked as ``van-immediate`` (vanishing/bptt).
     """
     n = h_k.shape[0]
     return np.einsum("i,ip,q->ipq", 1.0 - h_k**2, np.eye(n), h_prev)
 
 
-def output_errors(cache: rnn.Cache, y) -> np.ndarray:
-    """``yhat_t - e_{y_t}`` for t = 1..T (row t-1), (T, n_y): the gradient of the step-t
-    loss in the output's pre-activation ``V h_t + c``."""
-    dout = cache.p.copy()
-    dout[np.arange(len(y)), y] -= 1.0
-    return dout
-
-
 def output_grads(params, cache: rnn.Cache, y) -> np.ndarray:
     """``d[t-1] = d_t = dJ_t/dh_t = V^T (yhat_t - e_{y_t})``: the gradient of the
-    step-t loss alone in h_t (not through later steps); (T, n_h)."""
-    return output_errors(cache, y) @ params["V"]
+    step-t loss alone in h_t (not through later steps); (T, n_h).
+
+    Checked as ``van-output-grad`` (vanishing/bptt)."""
+    return output_error(cache.y_hat, y) @ params["V"]
 
 
 def bptt_terms(params, x, y, h0=None) -> dict[tuple[int, int], np.ndarray]:
     """Every term of the double sum, ``{(t, k): d_t . dh_t/dh_k . d+h_k/dW}`` for
-    1 <= k <= t <= T, each contracted per entry (``einsum``) to an (n_h, n_h) array."""
+    1 <= k <= t <= T, each contracted per entry (``einsum``) to an (n_h, n_h) array.
+
+    Checked as ``err-002-simplified`` (errata/002-vanishing-note); ``err-003-1b``,
+    ``err-003-1b-k0`` (errata/003-homework); ``van-bptt-sum`` (vanishing/bptt)."""
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
     cache = rnn.forward(p, x, h0)
     g, J, h = output_grads(p, cache, y), step_jacobians(p["W"], cache.h), cache.h
     T = x.shape[0]
-    return {(t, k): np.einsum("i,ij,jpq->pq", g[t - 1], jacobian_between(J, t, k),
-                              immediate_dW(h[k - 1], h[k]))
-            for t in range(1, T + 1) for k in range(1, t + 1)}
+    return {
+        (t, k): np.einsum(
+            "i,ij,jpq->pq", g[t - 1], chain(J, t, k), immediate_dW(h[k - 1], h[k])
+        )
+        for t in range(1, T + 1)
+        for k in range(1, t + 1)
+    }
 
 
 def bptt_term_outer(d_t, P_tk, h_k, h_prev) -> np.ndarray:
-    """One term in outer-product form: ``(D_k (dh_t/dh_k)^T d_t) h_{k-1}^T``."""
+    """One term in outer-product form: ``(D_k (dh_t/dh_k)^T d_t) h_{k-1}^T``.
+
+    Checked as ``van-bptt-outer`` (vanishing/bptt)."""
     return np.outer((1.0 - h_k**2) * (P_tk.T @ d_t), h_prev)
 
 
 def bptt_recursion(params, x, y, h0=None) -> tuple[np.ndarray, np.ndarray]:
     """Reverse mode: ``delta[k-1] = dJ/dh_k`` (all later losses) for k = 1..T, and
-    dJ/dW."""
+    dJ/dW.
+
+    Checked as ``van-bptt-delta``, ``van-bptt-recursion`` (vanishing/bptt)."""
     p, x, y, h0 = rnn.validated(params, x, y, h0, allow_complex=False)
     cache = rnn.forward(p, x, h0)
     g, J, h = output_grads(p, cache, y), step_jacobians(p["W"], cache.h), cache.h
@@ -136,7 +144,9 @@ def bptt_recursion(params, x, y, h0=None) -> tuple[np.ndarray, np.ndarray]:
     delta[T - 1] = g[T - 1]
     for k in range(T - 1, 0, -1):
         delta[k - 1] = g[k - 1] + J[k].T @ delta[k]
-    dW = sum(np.outer((1.0 - h[k] ** 2) * delta[k - 1], h[k - 1]) for k in range(1, T + 1))
+    dW = sum(
+        np.outer((1.0 - h[k] ** 2) * delta[k - 1], h[k - 1]) for k in range(1, T + 1)
+    )
     return delta, dW
 
 
@@ -144,13 +154,14 @@ def loss_with_offsets(params, x, y, E, h0=None):
     """The loss when ``E[k-1]`` is added to ``h_k`` right after step k computes it
     (k = 1..T); its gradient in ``E[k-1]`` at E = 0 is ``dJ/dh_k`` with every later
     step re-run, i.e. ``delta_k``. Complex-safe."""
-    W, U, b, V, c = (params[k] for k in rnn.PARAM_NAMES)
-    h = np.zeros(W.shape[0], dtype=np.result_type(W, E)) if h0 is None else h0
-    total = 0.0
-    for t in range(1, x.shape[0] + 1):
-        h = np.tanh(W @ h + U @ x[t - 1] + b) + E[t - 1]
-        total = total + cross_entropy(V @ h + c, np.eye(V.shape[0])[y[t - 1]])
-    return total
+    h = [
+        np.zeros(params["W"].shape[0], dtype=np.result_type(params["W"], E))
+        if h0 is None
+        else h0
+    ]
+    for t in range(1, x.shape[0] + 1):  # one step of the recurrence, then the offset
+        h.append(rnn.states(params, x[t - 1 : t], h[-1])[-1] + E[t - 1])
+    return np.sum(label_losses(np.array(h[1:]) @ params["V"].T + params["c"], y))
 
 
 def other_grads(params, x, cache: rnn.Cache, y, delta) -> dict[str, np.ndarray]:
@@ -160,8 +171,10 @@ def other_grads(params, x, cache: rnn.Cache, y, delta) -> dict[str, np.ndarray]:
         dJ/dU = sum_k (D_k delta_k) x_k^T        dJ/db = sum_k D_k delta_k
         dJ/dh_0 = F_1^T delta_1                  (F_1 = D_1 W, the step Jacobian)
         dJ/dV = sum_t (yhat_t - e_{y_t}) h_t^T   dJ/dc = sum_t (yhat_t - e_{y_t})
+
+    Checked as ``van-rnn-grads`` (vanishing/bptt).
     """
-    h, err, T = cache.h, output_errors(cache, y), x.shape[0]
+    h, err, T = cache.h, output_error(cache.y_hat, y), x.shape[0]
     dz = [(1.0 - h[k] ** 2) * delta[k - 1] for k in range(1, T + 1)]  # D_k delta_k
     return {
         "U": sum(np.outer(dz[k - 1], x[k - 1]) for k in range(1, T + 1)),
@@ -172,8 +185,9 @@ def other_grads(params, x, cache: rnn.Cache, y, delta) -> dict[str, np.ndarray]:
     }
 
 
-def source_003_T3_terms(*, dropped_22: bool = False, h0_for_hk: bool = False,
-                        extra_32: bool = False) -> list[tuple[int, int, int]]:
+def source_003_T3_terms(
+    *, dropped_22: bool = False, h0_for_hk: bool = False, extra_32: bool = False
+) -> list[tuple[int, int, int]]:
     """The terms ``(t, k, i)``, ``dl_t/dh_t . dh_t/dh_k . d+h_i/dW``, of source 003's
     expansion for T = 3 in its steps 0..3 (:func:`source_003_T3_expansion`): the ten
     right ones, ``i = k`` for every ``0 <= k <= t <= 3``, with each defect of the
@@ -186,8 +200,9 @@ def source_003_T3_terms(*, dropped_22: bool = False, h0_for_hk: bool = False,
     - ``extra_32``: the second form has the ``(3, 2)`` term twice (eleven terms).
     """
     wrong_i = {(2, 1), (3, 1), (3, 2), (3, 3)} if h0_for_hk else set()
-    terms = [(t, k, 0 if (t, k) in wrong_i else k)
-             for t in range(4) for k in range(t + 1)]
+    terms = [
+        (t, k, 0 if (t, k) in wrong_i else k) for t in range(4) for k in range(t + 1)
+    ]
     if dropped_22:
         terms[terms.index((2, 2, 2))] = (2, 0, 0)
     if extra_32:
@@ -208,18 +223,22 @@ def source_003_T3_expansion(d, J, Imm, terms, one_diagonal: bool = False) -> np.
     ... J[k+1]``; the source's defects are the flags of :func:`source_003_T3_terms` and
     ``one_diagonal`` (its second form's ``[diag(sigma') W]^(t-k)``, read as
     ``J[t]^(t-k)``: the loss step's diagonal in every factor).
+
+    Checked as ``err-003-2a-first``, ``err-003-2a-second`` (errata/003-homework).
     """
     total = np.zeros(J.shape[1:])
     for t, k, i in terms:
-        P = np.eye(J.shape[1])
-        for s in range(k + 1, t + 1):       # dh_t/dh_k, the latest step on the left
-            P = J[t if one_diagonal else s] @ P
+        F = (
+            np.broadcast_to(J[t], J.shape) if one_diagonal else J
+        )  # J[s] = dh_s/dh_{s-1}
+        P = chain(F[1:], t, k)  # dh_t/dh_k, F[1:][s-1] = J[s]
         total = total + np.einsum("i,ij,jpq->pq", d[t], P, Imm[i])
     return total
 
 
-def ordered_product(W, h, t: int, k: int, *, one_diagonal: bool = False,
-                    diagonals_first: bool = False) -> np.ndarray:
+def ordered_product(
+    W, h, t: int, k: int, *, one_diagonal: bool = False, diagonals_first: bool = False
+) -> np.ndarray:
     """``prod_{i=k+1..t} diag(1 - h_i^2) W``, ordered, the latest step on the left: the
     Jacobian dh_t/dh_k of the tanh RNN written with its diagonals (``h`` is (T+1, n_h)).
 
@@ -227,14 +246,13 @@ def ordered_product(W, h, t: int, k: int, *, one_diagonal: bool = False,
     ``one_diagonal`` puts the last step's ``diag(1 - h_t^2)`` in every factor, and
     ``diagonals_first`` moves the diagonals out in front of ``W^(t-k)``. With both on
     it is the source's ``diag(sigma')^n W^n``.
+
+    Checked as ``err-003-2c-product`` (errata/003-homework).
     """
-    D = [1.0 - h[t if one_diagonal else i] ** 2 for i in range(k + 1, t + 1)]
+    D = [dtanh(h[t if one_diagonal else i]) for i in range(1, t + 1)]  # D[i-1]: step i
     if diagonals_first:
-        return np.diag(np.prod(D, axis=0)) @ np.linalg.matrix_power(W, t - k)
-    P = np.eye(W.shape[0])
-    for d in D:                             # step k+1 first, so the latest ends left
-        P = (d[:, None] * W) @ P
-    return P
+        return np.diag(np.prod(D[k:], axis=0)) @ np.linalg.matrix_power(W, t - k)
+    return chain(np.array([d[:, None] * W for d in D]), t, k)
 
 
 def inputs_for_states(W, h) -> np.ndarray:
@@ -247,16 +265,15 @@ def inputs_for_states(W, h) -> np.ndarray:
 
 # --- products of Jacobians: bounds, norms against lag --------------------------------
 
+
 def product_norms(J) -> np.ndarray:
-    """``N[t, k] = ||dh_t/dh_k||_2`` for 0 <= k <= t <= T (NaN above the diagonal)."""
+    """``N[t, k] = ||dh_t/dh_k||_2`` for 0 <= k <= t <= T (NaN above the diagonal).
+
+    Checked as ``van-chain`` (vanishing/bptt)."""
     T = J.shape[0]
     N = np.full((T + 1, T + 1), np.nan)
     for t in range(T + 1):
-        P = np.eye(J.shape[1])
-        N[t, t] = 1.0
-        for k in range(t - 1, -1, -1):
-            P = P @ J[k]  # dh_t/dh_k = (dh_t/dh_{k+1}) F_{k+1}, F_{k+1} = J[k]
-            N[t, k] = np.linalg.norm(P, 2)
+        N[t, : t + 1] = np.linalg.norm(chains_to(J, t), 2, axis=(1, 2))
     return N
 
 
@@ -264,35 +281,20 @@ def norm_bound(h, W) -> np.ndarray:
     """``B[t, k] = prod_{i=k+1..t} ||D_i||_2 ||W||_2``, ``D_i = diag(1 - h_i^2)``, for
     0 <= k <= t <= T (1 on the diagonal, NaN above it): the middle of the norm bound
     of the page "Why gradients vanish or explode", one factor at a time. ``h`` is
-    (T+1, n_h)."""
+    (T+1, n_h).
+
+    Checked as ``van-norm-bound`` (vanishing/why)."""
     T, w = h.shape[0] - 1, np.linalg.norm(W, 2)
     B = np.full((T + 1, T + 1), np.nan)
     for t in range(T + 1):
         for k in range(t + 1):
-            B[t, k] = np.prod([np.linalg.norm(np.diag(1.0 - h[i] ** 2), 2) * w
-                               for i in range(k + 1, t + 1)])
+            B[t, k] = np.prod(
+                [
+                    np.linalg.norm(np.diag(1.0 - h[i] ** 2), 2) * w
+                    for i in range(k + 1, t + 1)
+                ]
+            )
     return B
-
-
-def holds(statement: str, lhs, rhs, rtol: float = 1e-12) -> float:
-    """Check ``lhs <= rhs`` entry-wise (up to rounding), print one line, raise if not.
-
-    Returns the largest ratio ``lhs / rhs`` (printed only in the failure: the line a
-    page shows states the inequality and the number of cases, nothing unchecked). For
-    inequalities, which ``check`` (an equality) cannot state; NaN entries of ``lhs``
-    are skipped.
-    """
-    lhs, rhs = np.broadcast_arrays(np.asarray(lhs, float), np.asarray(rhs, float))
-    keep = ~np.isnan(lhs)                  # NaN marks "no such case" (k > t)
-    lhs, rhs = lhs[keep], rhs[keep]
-    ok = lhs <= rhs * (1.0 + rtol)
-    with np.errstate(divide="ignore", invalid="ignore"):   # 0 / 0 when both are 0
-        ratio = float(np.max(lhs / rhs))
-    if not ok.all():
-        raise CheckFailed(f"{statement}: fails for {int((~ok).sum())} of {ok.size} "
-                          f"cases (largest lhs/rhs = {ratio:.3g})")
-    print(f"{statement}: holds in all {ok.size} cases")
-    return ratio
 
 
 def rnn_product_norms(W, x, U=None) -> np.ndarray:
@@ -313,8 +315,9 @@ def scaled_to_spectral_norm(n: int, norm: float, seed: int = 0) -> np.ndarray:
 
 def power_norms(M, n_max: int) -> np.ndarray:
     """``||M^n||_2`` for n = 0..n_max, each power by ``numpy.linalg.matrix_power``."""
-    return np.array([np.linalg.norm(np.linalg.matrix_power(M, n), 2)
-                     for n in range(n_max + 1)])
+    return np.array(
+        [np.linalg.norm(np.linalg.matrix_power(M, n), 2) for n in range(n_max + 1)]
+    )
 
 
 def tanh_rnn_states(W, x, h0=None, U=None) -> np.ndarray:
@@ -325,7 +328,9 @@ def tanh_rnn_states(W, x, h0=None, U=None) -> np.ndarray:
 
 
 def powers_by_eig(M, n: int) -> tuple[np.ndarray, float]:
-    """``Q Lambda^n Q^{-1}`` from ``numpy.linalg.eig`` (real part), and cond(Q)."""
+    """``Q Lambda^n Q^{-1}`` from ``numpy.linalg.eig`` (real part), and cond(Q).
+
+    Checked as ``van-eig-power`` (vanishing/why)."""
     lam, Q = np.linalg.eig(M)
     out = Q @ np.diag(lam**n) @ np.linalg.inv(Q)
     return np.real(out), float(np.linalg.cond(Q))
@@ -348,19 +353,6 @@ def real_block_diagonal(lam) -> np.ndarray:
             continue
         if b < 0 or j + 1 == lam.size or lam[j + 1] != np.conj(lam[j]):
             raise ValueError(f"eigenvalue {lam[j]} must be followed by its conjugate")
-        M[j:j + 2, j:j + 2] = [[a, -b], [b, a]]
+        M[j : j + 2, j : j + 2] = [[a, -b], [b, a]]
         j += 2
     return M
-
-
-def backprop(jacobians, g) -> np.ndarray:
-    """``delta_{T-l}`` for lags l = 0..T (row l), by the recursion of
-    ``van-lag-backprop``: ``delta_T = g`` (the gradient of a loss at the last step in
-    the last state) and ``delta_{s-1} = J_s^T delta_s``. ``jacobians[s-1]`` is the state
-    Jacobian J_s of step s (numerator layout); returns (T+1, n)."""
-    T = len(jacobians)
-    out = np.empty((T + 1, len(g)))
-    out[0] = g
-    for lag in range(1, T + 1):
-        out[lag] = jacobians[T - lag].T @ out[lag - 1]
-    return out

@@ -14,14 +14,21 @@ import time
 
 import numpy as np
 
-from . import attention_rnn as att
+from ..models import attention_rnn as att
 
 __all__ = ["time_backward"]
 
 
-def time_backward(T_values, repeats: int = 3, seed: int = 0, forms=tuple(att.FORMS),
-                  n_x: int = 3, n_h: int = 5, n_y: int = 4, single_thread: bool = True
-                  ) -> dict[str, np.ndarray]:
+def time_backward(
+    T_values,
+    repeats: int = 3,
+    seed: int = 0,
+    forms=tuple(att.FORMS),
+    n_x: int = 3,
+    n_h: int = 5,
+    n_y: int = 4,
+    single_thread: bool = True,
+) -> dict[str, np.ndarray]:
     """Seconds per gradient computation (forward pass included) of each form in
     ``forms``
     for each sequence length in ``T_values``: the minimum over ``repeats`` runs, timed
@@ -31,16 +38,30 @@ def time_backward(T_values, repeats: int = 3, seed: int = 0, forms=tuple(att.FOR
     BLAS uses one thread: on a small machine a multi-threaded BLAS makes the T x T
     products of the attention erratic, and the fitted slopes with them.
     """
-    args = dict(T_values=[int(T) for T in T_values], repeats=int(repeats),
-                seed=int(seed), forms=list(forms), n_x=n_x, n_h=n_h, n_y=n_y)
+    args = dict(
+        T_values=[int(T) for T in T_values],
+        repeats=int(repeats),
+        seed=int(seed),
+        forms=list(forms),
+        n_x=n_x,
+        n_h=n_h,
+        n_y=n_y,
+    )
     if single_thread:
         env = {**os.environ, **{v: "1" for v in _THREAD_VARIABLES}}
-        code = ("import json, sys; "
-                "from lstm_notes.timing import time_backward as f; "
-                "r = f(**json.loads(sys.argv[1]), single_thread=False); "
-                "print(json.dumps({k: v.tolist() for k, v in r.items()}))")
-        out = subprocess.run([sys.executable, "-c", code, json.dumps(args)], env=env,
-                             capture_output=True, text=True, check=True)
+        code = (
+            "import json, sys; "
+            "from lstm_notes.chapters.timing import time_backward as f; "
+            "r = f(**json.loads(sys.argv[1]), single_thread=False); "
+            "print(json.dumps({k: v.tolist() for k, v in r.items()}))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code, json.dumps(args)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return {k: np.array(v) for k, v in json.loads(out.stdout).items()}
     rng = np.random.default_rng(seed)
     params = att.init_params(n_x, n_h, n_y, seed=seed)

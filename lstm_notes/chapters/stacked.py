@@ -9,7 +9,7 @@ pre-activations::
     a = tanh(a_hat), i = sigmoid(i_hat), f = sigmoid(f_hat), o = sigmoid(o_hat)
     c_t = i o a + f o c_{t-1},  h_t = o o tanh(c_t)
 
-In source 001's notation (module :mod:`lstm_notes.lstm`): 000's ``a`` is 001's ``c̃``,
+In source 001's notation (module :mod:`lstm_notes.models.lstm`): 000's ``a`` is 001's ``c̃``,
 ``i`` is ``Γ_u``, ``f`` is ``Γ_f``, ``o`` is ``Γ_o``, ``h`` is ``a``; ``W^g = W_gxᵀ`` and
 ``U^g = W_gaᵀ`` (``g`` = c, u, f, o). We keep 001's biases as a stacked ``b`` (4 n_a,),
 ``z = W I + b``; 000's equations are the case ``b = 0``.
@@ -26,11 +26,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import lstm
-from .calculus import dsigmoid, dtanh, log_softmax, sigmoid
+from ..blocks import dsigmoid, dtanh, label_losses, output_error, sigmoid, softmax
+from ..models import lstm
 
-__all__ = ["ORDER", "stack", "unstack", "pre_activations", "step_forward",
-           "step_backward", "loss", "loss_and_grads", "loss_of_I", "loss_of_W_at_step"]
+__all__ = [
+    "ORDER",
+    "stack",
+    "unstack",
+    "pre_activations",
+    "step_forward",
+    "step_backward",
+    "loss",
+    "loss_and_grads",
+    "loss_of_I",
+    "loss_of_W_at_step",
+]
 
 #: 001's names of the four blocks of z, in source 000's order (candidate a, i, f, o).
 ORDER = ("c", "u", "f", "o")
@@ -39,7 +49,9 @@ ORDER = ("c", "u", "f", "o")
 def stack(params):
     """``(W, b)``: W (4 n_a, n_x + n_a) with row blocks ``[W^g U^g] = [W_gxᵀ W_gaᵀ]``
     in :data:`ORDER`, and b (4 n_a,)."""
-    W = np.vstack([np.hstack([params[f"W_{g}x"].T, params[f"W_{g}a"].T]) for g in ORDER])
+    W = np.vstack(
+        [np.hstack([params[f"W_{g}x"].T, params[f"W_{g}a"].T]) for g in ORDER]
+    )
     b = np.concatenate([params[f"b_{g}"] for g in ORDER])
     return W, b
 
@@ -59,7 +71,9 @@ def unstack(W, b, W_ya, b_y, n_x: int):
 
 def pre_activations(W, b, x_t, h_prev):
     """``(z, I)``: the stacked pre-activations ``z = W I + b`` and ``I = [x_t; h_prev]``
-    (equation ``lstm-stk-z``)."""
+    (equation ``lstm-stk-z``).
+
+    Checked as ``lstm-stk-z`` (lstm/stacked)."""
     I = np.concatenate([x_t, h_prev])
     return W @ I + b, I
 
@@ -85,8 +99,14 @@ def step_backward(W, dh, dc, cache):
     a, i, f, o, c = (cache[k] for k in ("a", "i", "f", "o", "c"))
     tanh_c = np.tanh(c)
     dc = dc + dh * o * dtanh(tanh_c)
-    dz = np.concatenate([dc * i * dtanh(a), dc * a * dsigmoid(i),
-                         dc * cache["c_prev"] * dsigmoid(f), dh * tanh_c * dsigmoid(o)])
+    dz = np.concatenate(
+        [
+            dc * i * dtanh(a),
+            dc * a * dsigmoid(i),
+            dc * cache["c_prev"] * dsigmoid(f),
+            dh * tanh_c * dsigmoid(o),
+        ]
+    )
     return dz, W.T @ dz, dc * f
 
 
@@ -99,7 +119,9 @@ def loss(W, b, W_ya, b_y, x, y, h0=None, c0=None):
 def loss_of_I(params, x, y, t: int, I, a0=None, c0=None):
     """The loss with step t's input ``I = [x_t; h_{t-1}]`` replaced (as step t reads it)."""
     n_x = np.shape(x)[1]
-    return lstm.step_loss(params, x, y, t, {"x": I[:n_x], "a_prev": I[n_x:]}, None, a0, c0)
+    return lstm.step_loss(
+        params, x, y, t, {"x": I[:n_x], "a_prev": I[n_x:]}, None, a0, c0
+    )
 
 
 def loss_of_W_at_step(params, x, y, t: int, W, a0=None, c0=None):
@@ -114,7 +136,9 @@ def loss_of_W_at_step(params, x, y, t: int, W, a0=None, c0=None):
 def loss_and_grads(W, b, W_ya, b_y, x, y, h0=None, c0=None):
     """Loss and ``(dW, db)`` by the stacked backward pass through time (equation
     ``lstm-stk-dW``): ``δW = Σ_t δz_t I_tᵀ``, ``δb = Σ_t δz_t``. The output layer is
-    001's."""
+    001's.
+
+    Checked as ``lstm-stk-dW``, ``lstm-stk-equal`` (lstm/stacked)."""
     params = unstack(W, b, W_ya, b_y, np.shape(x)[1])
     p, x, y, h0, c0 = lstm.validated(params, x, y, h0, c0, allow_complex=False)
     T, n_x = x.shape
@@ -128,10 +152,8 @@ def loss_and_grads(W, b, W_ya, b_y, x, y, h0=None, c0=None):
         caches.append(cache)
         zy.append(W_ya.T @ h_t + b_y)
     zy = np.array(zy)
-    log_p = log_softmax(zy)
-    J = -log_p[np.arange(T), y].sum()
-    dzy = np.exp(log_p)
-    dzy[np.arange(T), y] -= 1.0
+    J = np.sum(label_losses(zy, y))
+    dzy = output_error(softmax(zy), y)
     dW, db = np.zeros_like(W), np.zeros_like(b)
     dh_next, dc_next = np.zeros(n_a), np.zeros(n_a)
     for t in range(T - 1, -1, -1):

@@ -25,10 +25,11 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
 import numpy as np
 
-from ._validate import finite_float64
 from .numdiff import METHOD_NAMES, Estimate
+from .validate import finite_float64
 
 __all__ = [
     "TOLERANCES",
@@ -38,6 +39,7 @@ __all__ = [
     "erratum",
     "ErratumResult",
     "compare",
+    "holds",
     "load_records",
 ]
 
@@ -61,7 +63,7 @@ RECORD_ENV = "LSTM_NOTES_RECORD_DIR"
 class CheckFailed(AssertionError):
     """An analytic result disagrees with its numerical counterpart."""
 
-    def __init__(self, message: str, result: "CheckResult | None" = None):
+    def __init__(self, message: str, result: CheckResult | None = None):
         super().__init__(message)
         self.result = result
 
@@ -125,8 +127,14 @@ def _array(value, label: str, side: str) -> np.ndarray:
     return finite_float64(value, f"check {label!r}: the {side} value")
 
 
-def compare(label: str, analytic, numeric, rtol: float | None = None,
-            atol: float | None = None, kind: str = "check") -> CheckResult:
+def compare(
+    label: str,
+    analytic,
+    numeric,
+    rtol: float | None = None,
+    atol: float | None = None,
+    kind: str = "check",
+) -> CheckResult:
     """Measure ``analytic`` against ``numeric`` without raising on a mismatch.
 
     ``numeric`` is an :class:`~lstm_notes.numdiff.Estimate`, or a plain array for a
@@ -179,8 +187,14 @@ def compare(label: str, analytic, numeric, rtol: float | None = None,
     )
 
 
-def check(label: str, analytic, numeric, *, rtol: float | None = None,
-          atol: float | None = None) -> CheckResult:
+def check(
+    label: str,
+    analytic,
+    numeric,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+) -> CheckResult:
     """Compare, print one line, record, and raise :class:`CheckFailed` on a mismatch; a
     value that cannot be compared (non-finite, float32, ...) raises ``ValueError``."""
     result = _compare_or_refuse(label, analytic, numeric, rtol, atol, "check")
@@ -222,9 +236,17 @@ class ErratumResult:
         pass
 
 
-def erratum(label: str, *, numeric, as_written=None, corrected=None, formula=None,
-            defects=(), rtol: float | None = None, atol: float | None = None
-            ) -> ErratumResult:
+def erratum(
+    label: str,
+    *,
+    numeric,
+    as_written=None,
+    corrected=None,
+    formula=None,
+    defects=(),
+    rtol: float | None = None,
+    atol: float | None = None,
+) -> ErratumResult:
     """Show a source's formula failing its check next to the corrected one passing.
 
     Two ways to state the source's formula:
@@ -244,14 +266,17 @@ def erratum(label: str, *, numeric, as_written=None, corrected=None, formula=Non
     """
     if formula is not None:
         if as_written is not None or corrected is not None or not defects:
-            raise ValueError(f"erratum {label!r}: give formula with defects, or "
-                             "as_written with corrected, not both")
+            raise ValueError(
+                f"erratum {label!r}: give formula with defects, or "
+                "as_written with corrected, not both"
+            )
         defects = tuple(defects)
         corrected = formula()
         as_written = lambda: formula(**dict.fromkeys(defects, True))  # noqa: E731
     elif as_written is None or corrected is None:
-        raise ValueError(f"erratum {label!r} needs as_written and corrected (or formula "
-                         "and defects)")
+        raise ValueError(
+            f"erratum {label!r} needs as_written and corrected (or formula and defects)"
+        )
     fixed = _compare_or_refuse(label, corrected, numeric, rtol, atol, "corrected")
     _record(fixed)
     if not fixed.passed:
@@ -291,23 +316,32 @@ def _isolate(label, formula, defects, numeric, rtol, atol):
     out = {}
     rows = []
     for name in defects:
-        alone = compare(label, formula(**{name: True}), numeric, rtol=rtol, atol=atol,
-                        kind="defect")
+        alone = compare(
+            label, formula(**{name: True}), numeric, rtol=rtol, atol=atol, kind="defect"
+        )
         if alone.passed:
-            raise CheckFailed(f"erratum {label!r}: the defect {name!r} alone passes its "
-                              f"check ({alone.line()}): it is not an error, or the check "
-                              "cannot see it", alone)
+            raise CheckFailed(
+                f"erratum {label!r}: the defect {name!r} alone passes its "
+                f"check ({alone.line()}): it is not an error, or the check "
+                "cannot see it",
+                alone,
+            )
         others = dict.fromkeys(defects, True)
         others[name] = False
-        rest = compare(label, formula(**others), numeric, rtol=rtol, atol=atol,
-                       kind="defect")
+        rest = compare(
+            label, formula(**others), numeric, rtol=rtol, atol=atol, kind="defect"
+        )
         out[name] = (alone, rest)
         rows.append((name, alone.max_rel, rest.max_rel, rest.passed))
     width = max(len(name) for name in defects)
-    print(f"  {'defect':{width}s}  max rel error alone  with the others, this one fixed")
+    print(
+        f"  {'defect':{width}s}  max rel error alone  with the others, this one fixed"
+    )
     for name, alone_rel, rest_rel, rest_passed in rows:
-        print(f"  {name:{width}s}  {alone_rel:19.1e}  {rest_rel:.1e}"
-              f"{' (passes)' if rest_passed else ''}")
+        print(
+            f"  {name:{width}s}  {alone_rel:19.1e}  {rest_rel:.1e}"
+            f"{' (passes)' if rest_passed else ''}"
+        )
     return out
 
 
@@ -342,11 +376,42 @@ def _record(result: CheckResult) -> None:
 def _record_text(label: str, method: str, text: str, kind: str = "as-written") -> None:
     path = _record_path(label, method, kind)
     if path is not None:
-        path.write_text(json.dumps({"label": label, "method": method, "kind": kind,
-                                    "passed": False, "note": text}))
+        path.write_text(
+            json.dumps(
+                {
+                    "label": label,
+                    "method": method,
+                    "kind": kind,
+                    "passed": False,
+                    "note": text,
+                }
+            )
+        )
+
+
+def holds(statement: str, lhs, rhs, rtol: float = 1e-12) -> float:
+    """Check ``lhs <= rhs`` entry-wise (up to rounding), print one line, raise if not.
+
+    Returns the largest ratio ``lhs / rhs`` (printed only in the failure: the line a
+    page shows states the inequality and the number of cases, nothing unchecked). For
+    inequalities, which ``check`` (an equality) cannot state; NaN entries of ``lhs``
+    are skipped.
+    """
+    lhs, rhs = np.broadcast_arrays(np.asarray(lhs, float), np.asarray(rhs, float))
+    keep = ~np.isnan(lhs)  # NaN marks "no such case" (k > t)
+    lhs, rhs = lhs[keep], rhs[keep]
+    ok = lhs <= rhs * (1.0 + rtol)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 when both are 0
+        ratio = float(np.max(lhs / rhs))
+    if not ok.all():
+        raise CheckFailed(
+            f"{statement}: fails for {int((~ok).sum())} of {ok.size} "
+            f"cases (largest lhs/rhs = {ratio:.3g})"
+        )
+    print(f"{statement}: holds in all {ok.size} cases")
+    return ratio
 
 
 def load_records(folder: str | os.PathLike) -> list[dict]:
     """Every result recorded in ``folder``, as dictionaries."""
     return [json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))]
-

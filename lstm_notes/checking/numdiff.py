@@ -31,12 +31,12 @@ no closure that ignores its argument, no array mutated behind ``f``'s back.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import numpy as np
 
-from ._validate import finite_float64
+from .validate import finite_float64
 
 __all__ = [
     "CENTRAL_STEP",
@@ -86,7 +86,7 @@ class Estimate:
     def method_name(self) -> str:
         return METHOD_NAMES[self.method]
 
-    def along_directions(self) -> "Estimate":
+    def along_directions(self) -> Estimate:
         """The derivatives along the random directions alone, ``value[j]`` along
         ``directions[j]``, to compare with ``<G, v_j> = tr(G^T v_j)`` evaluated by hand
         (equation ``calc-directional``) rather than by :func:`~lstm_notes.check.check`."""
@@ -94,7 +94,7 @@ class Estimate:
             raise ValueError("only a random-direction estimate has directions")
         return replace(self, directions=None)
 
-    def apply(self, fn: Callable[[np.ndarray], np.ndarray]) -> "Estimate":
+    def apply(self, fn: Callable[[np.ndarray], np.ndarray]) -> Estimate:
         """The same estimate rearranged (transposed, reshaped, a block taken), still
         carrying its method and so its tolerances."""
         if self.directions is not None:
@@ -108,7 +108,9 @@ def as_float64(x, name: str = "x") -> np.ndarray:
     return finite_float64(x, name)
 
 
-def wrt(f: Callable[[dict], float], params: dict, name: str) -> Callable[[np.ndarray], float]:
+def wrt(
+    f: Callable[[dict], float], params: dict, name: str
+) -> Callable[[np.ndarray], float]:
     """``f(params)`` as a function of ``params[name]`` alone.
 
     The returned function builds a new dict with the perturbed value in place of
@@ -167,7 +169,9 @@ def _complex_call(f, z: np.ndarray):
     return out
 
 
-def complex_step_grad(f: Callable[[np.ndarray], complex], x, h: float = COMPLEX_STEP) -> Estimate:
+def complex_step_grad(
+    f: Callable[[np.ndarray], complex], x, h: float = COMPLEX_STEP
+) -> Estimate:
     """Gradient of the scalar function ``f`` at ``x`` by the complex step."""
     return jacobian(_scalar_valued(f), x, "complex-step", h)
 
@@ -189,10 +193,14 @@ def directional(
         raise ValueError(f"k must be at least 1, got {k}")
     rng = np.random.default_rng(seed)
     dirs = rng.standard_normal((k,) + x.shape)
-    dirs /= np.sqrt(np.sum(dirs.reshape(k, -1) ** 2, axis=1)).reshape((k,) + (1,) * x.ndim)
+    dirs /= np.sqrt(np.sum(dirs.reshape(k, -1) ** 2, axis=1)).reshape(
+        (k,) + (1,) * x.ndim
+    )
     scalar = _scalar_valued(f)
-    along = [differential(scalar, x, d, "complex-step" if complex_step else "central")
-             for d in dirs]
+    along = [
+        differential(scalar, x, d, "complex-step" if complex_step else "central")
+        for d in dirs
+    ]
     method = "directional-complex" if complex_step else "directional"
     return Estimate(np.array([e.value for e in along]), method, along[0].step, dirs)
 
@@ -203,8 +211,12 @@ def direction_step(x: np.ndarray) -> float:
     return CENTRAL_STEP * max(1.0, float(np.max(np.abs(x), initial=0.0)))
 
 
-def jacobian(f: Callable[[np.ndarray], np.ndarray], x, method: str = "central",
-             h: float = COMPLEX_STEP) -> Estimate:
+def jacobian(
+    f: Callable[[np.ndarray], np.ndarray],
+    x,
+    method: str = "central",
+    h: float = COMPLEX_STEP,
+) -> Estimate:
     """Jacobian of ``f`` at ``x``: ``J[i..., j...] = d f(x)[i...] / d x[j...]``.
 
     The result has shape ``f(x).shape + x.shape``; for a vector ``f`` of a vector ``x``
@@ -232,8 +244,9 @@ def jacobian(f: Callable[[np.ndarray], np.ndarray], x, method: str = "central",
     raise ValueError(f"unknown method {method!r}; use 'central' or 'complex-step'")
 
 
-def differential(f: Callable[[np.ndarray], np.ndarray], x, dx, method: str = "complex-step"
-                 ) -> Estimate:
+def differential(
+    f: Callable[[np.ndarray], np.ndarray], x, dx, method: str = "complex-step"
+) -> Estimate:
     """The derivative of ``f`` at ``x`` along ``dx``: ``lim (f(x + h dx) - f(x)) / h``.
 
     ``f`` may return a scalar, a vector or a matrix; the result has ``f(x)``'s shape. It
@@ -246,7 +259,9 @@ def differential(f: Callable[[np.ndarray], np.ndarray], x, dx, method: str = "co
         raise ValueError(f"dx has shape {dx.shape}, x has shape {x.shape}")
     if method == "complex-step":
         value = np.imag(_complex_call(f, x + 1j * COMPLEX_STEP * dx)) / COMPLEX_STEP
-        return Estimate(np.asarray(value, dtype=np.float64), "complex-step", COMPLEX_STEP)
+        return Estimate(
+            np.asarray(value, dtype=np.float64), "complex-step", COMPLEX_STEP
+        )
     if method == "central":
         h = direction_step(x)
         value = (np.asarray(f(x + h * dx)) - np.asarray(f(x - h * dx))) / (2 * h)

@@ -15,20 +15,35 @@ cross-entropy and 50 % in accuracy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
-from dataclasses import dataclass
-from typing import Callable
-
-from . import carousel, lstm, rnn
+from ..blocks import backprop
+from ..models import lstm, rnn
+from . import carousel
 from .training import Adam, clip_by_norm
-from .calculus import softmax
-from .vanishing import (backprop, run_steps, scaled_to_spectral_norm, step_jacobians,
-                        tanh_rnn_states)
+from .vanishing import (
+    run_steps,
+    scaled_to_spectral_norm,
+    step_jacobians,
+    tanh_rnn_states,
+)
 
-__all__ = ["LagRun", "rnn_lag_run", "lstm_lag_run", "lag_rows", "lag_table",
-           "long_lag_batch", "rnn_batch_loss_and_grads", "batch_loss", "param_count",
-           "train", "TASK_N_X", "TASK_N_Y"]
+__all__ = [
+    "LagRun",
+    "rnn_lag_run",
+    "lstm_lag_run",
+    "lag_rows",
+    "lag_table",
+    "long_lag_batch",
+    "batch_loss",
+    "param_count",
+    "train",
+    "TASK_N_X",
+    "TASK_N_Y",
+]
 
 TASK_N_X, TASK_N_Y = 4, 3
 
@@ -39,7 +54,7 @@ class LagRun:
     seeded unit gradient ``g`` on its last state s_T, sent back by ``van-lag-backprop``.
 
     ``states[t]`` is s_t for t = 0..T (h_t for the RNN; (c_t, a_t) concatenated for an
-    LSTM); ``deltas[l]`` is ``delta_{T-l}`` (:func:`lstm_notes.vanishing.backprop`);
+    LSTM); ``deltas[l]`` is ``delta_{T-l}`` (:func:`lstm_notes.blocks.backprop`);
     ``last_state(s_k, k)`` re-runs steps k+1..T from s_k (complex-safe), the function
     whose derivative ``deltas`` must be. For an LSTM, ``cell[l]`` is the part that
     stayed on the cell path, ``(prod of the last l forget gates) o g_c``
@@ -67,7 +82,7 @@ class LagRun:
     @property
     def cell_states(self) -> np.ndarray:
         """``c_t`` for t = 0..T, the first half of the LSTM's state."""
-        return self.states[:, :self.cell.shape[1]]
+        return self.states[:, : self.cell.shape[1]]
 
     def loss_at(self, lag: int) -> Callable:
         """``s_{T-lag} -> g . s_T``, the steps after T - lag re-run: its gradient is
@@ -82,8 +97,9 @@ class LagRun:
         return lambda c_k: self.g[:n] @ self.cell_last(c_k, k)
 
 
-def rnn_lag_run(norm: float, T: int = 100, n_h: int = 16, n_x: int = 3, seed: int = 0
-                ) -> LagRun:
+def rnn_lag_run(
+    norm: float, T: int = 100, n_h: int = 16, n_x: int = 3, seed: int = 0
+) -> LagRun:
     """The tanh RNN ``h_t = tanh(W h_{t-1} + U x_t)`` with W of spectral norm ``norm``:
     inputs N(0, 1), U with entries N(0, 1/n_x), h_0 = 0, a seeded unit gradient at
     h_T."""
@@ -95,35 +111,45 @@ def rnn_lag_run(norm: float, T: int = 100, n_h: int = 16, n_x: int = 3, seed: in
     g = rng.standard_normal(n_h)
     g /= np.linalg.norm(g)
     p = {"W": W, "U": U, "b": np.zeros(n_h)}
-    return LagRun(h, g, backprop(step_jacobians(W, h), g),
-                  lambda h_k, k: run_steps(p, x, h_k, k, T))
+    return LagRun(
+        h,
+        g,
+        backprop(step_jacobians(W, h), g),
+        lambda h_k, k: run_steps(p, x, h_k, k, T),
+    )
 
 
-def lstm_lag_run(forget_bias: float | None, T: int = 100, n_a: int = 16, n_x: int = 3,
-                 seed: int = 0) -> LagRun:
+def lstm_lag_run(
+    forget_bias: float | None, T: int = 100, n_a: int = 16, n_x: int = 3, seed: int = 0
+) -> LagRun:
     """An LSTM of :mod:`lstm_notes.lstm` with forget-gate bias ``forget_bias``, or the
     carousel (f = 1, :mod:`lstm_notes.carousel`) for ``None``: inputs N(0, 1), zero
     initial states, a seeded unit gradient on (c_T, a_T), sent back through the full
-    state Jacobians S_t of ``van-state-jacobian``."""
+    state Jacobians S_t of ``van-state-jacobian``.
+
+    Checked as ``err-002-gates`` (errata/002-vanishing-note)."""
     rng = np.random.default_rng(seed)
     if forget_bias is None:
-        params, model = carousel.init_params(n_x, n_a, 1, seed=seed), carousel
+        params = lstm.init_params(n_x, n_a, 1, seed=seed, forget_gate=False)
     else:
-        params, model = lstm.init_params(n_x, n_a, 1, seed=seed, forget_bias=forget_bias), lstm
+        params = lstm.init_params(n_x, n_a, 1, seed=seed, forget_bias=forget_bias)
     x = rng.standard_normal((T, n_x))
-    a, c, S = carousel.trajectory(model, params, x, np.zeros(n_a), np.zeros(n_a))
-    f = np.array([model.cell_forward(params, x[t - 1], a[t - 1], c[t - 1])[2].f
-                  for t in range(1, T + 1)])                   # f[t-1] is f_t
+    a, c, S = carousel.trajectory(params, x, np.zeros(n_a), np.zeros(n_a))
+    f = lstm.forward(params, x).f  # f[t-1] is f_t
     g = rng.standard_normal(2 * n_a)
     g /= np.linalg.norm(g)
     cell = np.empty((T + 1, n_a))
     cell[0] = g[:n_a]
-    for lag in range(1, T + 1):                                # one forget gate a lag
+    for lag in range(1, T + 1):  # one forget gate a lag
         cell[lag] = f[T - lag] * cell[lag - 1]
     return LagRun(
-        np.hstack([c, a]), g, backprop(S, g),
-        lambda s_k, k: carousel.state_map(model, params, x, s_k, k, T),
-        cell, lambda c_k, k: carousel.cell_path(model, params, x, a, c_k, k, T))
+        np.hstack([c, a]),
+        g,
+        backprop(S, g),
+        lambda s_k, k: carousel.state_map(params, x, s_k, k, T),
+        cell,
+        lambda c_k, k: carousel.cell_path(params, x, a, c_k, k, T),
+    )
 
 
 def lag_rows(rnn_runs: dict, lstm_runs: dict) -> dict[str, np.ndarray]:
@@ -141,8 +167,9 @@ def lag_table(rows: dict, at) -> str:
     every number is a curve's value)."""
     lags = "".join(f"{'lag ' + str(l):>10s}" for l in at)
     header = f"{'':31s}{lags}"
-    lines = [f"{name:31s}{''.join(f'{v[l]:10.1e}' for l in at)}"
-             for name, v in rows.items()]
+    lines = [
+        f"{name:31s}{''.join(f'{v[l]:10.1e}' for l in at)}" for name, v in rows.items()
+    ]
     return "\n".join([header, *lines])
 
 
@@ -158,61 +185,46 @@ def long_lag_batch(T: int, B: int, rng) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def rnn_batch_loss_and_grads(params, x, y):
-    """The tanh RNN of :mod:`lstm_notes.rnn` on a batch, ``h_0 = 0``: summed loss,
-    gradients and probabilities (T, B, n_y), by the row-form recursion of equation
-    ``van-batch-grads`` (no input checks: speed)."""
-    W, U, b, V, c = (params[k] for k in rnn.PARAM_NAMES)
-    T, B = y.shape
-    h = np.zeros((T + 1, B, W.shape[0]))
-    for t in range(1, T + 1):
-        h[t] = np.tanh(h[t - 1] @ W.T + x[t - 1] @ U.T + b)
-    p = softmax(h[1:] @ V.T + c)
-    onehot = np.eye(V.shape[0])[y]
-    loss = -np.sum(np.log(np.sum(p * onehot, axis=-1)))
-    dout = p - onehot
-    grads = {"V": np.einsum("tbi,tbj->ij", dout, h[1:]), "c": dout.sum((0, 1))}
-    dW, dU, db = np.zeros_like(W), np.zeros_like(U), np.zeros_like(b)
-    dz_next = np.zeros((B, W.shape[0]))
-    for t in range(T, 0, -1):
-        dz = (1.0 - h[t] ** 2) * (dout[t - 1] @ V + dz_next @ W)
-        dW += dz.T @ h[t - 1]
-        dU += dz.T @ x[t - 1]
-        db += dz.sum(0)
-        dz_next = dz
-    grads.update(W=dW, U=dU, b=db)
-    return float(loss), grads, p
-
-
 def batch_loss(model, args: dict, x, y):
     """``L = sum_b L^(b)`` (equation ``van-batch-grads``): the loss of a batch, one
-    sequence at a time through ``model``'s own ``loss`` (:mod:`lstm_notes.rnn` or
-    :mod:`lstm_notes.carousel`). ``args`` holds the parameters and, optionally, initial
-    states under the model's names (``a0``, ``c0`` for the carousel), each (B, n) with
+    sequence at a time through ``model``'s own ``loss`` (:mod:`lstm_notes.models.rnn` or
+    :mod:`lstm_notes.models.lstm`). ``args`` holds the parameters and, optionally, initial
+    states under the model's names (``a0``, ``c0`` for the LSTM), each (B, n) with
     row b for sequence b (zeros if absent). Complex-safe: the function whose gradient
     the batched backward passes are checked against."""
-    params = {k: args[k] for k in model.PARAM_NAMES}
+    params = {k: v for k, v in args.items() if k not in model.STATE_NAMES}
     states = {k: v for k, v in args.items() if k not in params}
-    return sum(model.loss(params, x[:, b], y[:, b],
-                          **{k: v[b] for k, v in states.items()})
-               for b in range(x.shape[1]))
+    return sum(
+        model.loss(params, x[:, b], y[:, b], **{k: v[b] for k, v in states.items()})
+        for b in range(x.shape[1])
+    )
 
 
 def param_count(params) -> int:
     return int(sum(v.size for v in params.values()))
 
 
-def train(model: str, params, T: int, steps: int = 400, B: int = 32, lr: float = 0.01,
-          seed: int = 0, clip: float = 1.0):
+def train(
+    model: str,
+    params,
+    T: int,
+    steps: int = 400,
+    B: int = 32,
+    lr: float = 0.01,
+    seed: int = 0,
+    clip: float = 1.0,
+):
     """Adam on fresh seeded batches of the long-lag task; ``model`` is "rnn" or
-    "carousel". Gradients are averaged over the batch and clipped to norm ``clip``.
+    "carousel" (an LSTM without a forget gate). Gradients are averaged over the batch
+    and clipped to norm ``clip``.
 
     Returns ``(params, curve, accuracy)``: ``curve[i]`` is the batch-mean cross-entropy of
     the last step at iteration i, ``accuracy`` the last-step accuracy on a held-out batch
     of 1000 sequences.
     """
-    step_fn = {"rnn": rnn_batch_loss_and_grads,
-               "carousel": carousel.batch_loss_and_grads}[model]
+    step_fn = {"rnn": rnn.batch_loss_and_grads, "carousel": lstm.batch_loss_and_grads}[
+        model
+    ]
     rng = np.random.default_rng(seed)
     p, adam = dict(params), Adam(params, lr)
     curve = np.empty(steps)

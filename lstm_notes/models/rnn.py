@@ -1,0 +1,217 @@
+"""The plain tanh RNN with a softmax output, and its backward pass through time.
+
+Equations (vectors are 1-D arrays standing for columns; biases are stored as ``(n,)``)::
+
+    h_t    = tanh(W h_{t-1} + U x_t + b)       W (n_h, n_h), U (n_h, n_x), b (n_h,)
+    ŷ_t    = softmax(V h_t + c)                V (n_y, n_h), c (n_y,)
+    J      = - sum_{t=1..T} log ŷ_t[y_t]
+
+Backward (``g_t = ŷ_t - e_{y_t}``; ``ds_t`` the gradient in the pre-activation s_t)::
+
+    dh_T = V^T g_T,   dh_t = V^T g_t + W^T ds_{t+1},   ds_t = (1 - h_t^2) o dh_t
+    dW = sum_t ds_t h_{t-1}^T,  dU = sum_t ds_t x_t^T,  db = sum_t ds_t,  dh0 = W^T ds_1
+    dV = sum_t g_t h_t^T,  dc = sum_t g_t
+
+The code is written on rows (``h @ W.T`` is ``W h``), so that a batch of sequences,
+``x`` (T, B, n_x), runs through the same lines (:func:`batch_loss_and_grads`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..blocks import dtanh, label_losses, outer_sum, output_error, softmax, sum_rows
+from ..checking import validate
+
+__all__ = [
+    "PARAM_NAMES",
+    "STATE_NAMES",
+    "SHAPES",
+    "init_params",
+    "example",
+    "sizes",
+    "validated",
+    "states",
+    "forward",
+    "loss",
+    "backward",
+    "loss_and_grads",
+    "batch_loss_and_grads",
+    "step_jacobian",
+    "Cache",
+]
+
+PARAM_NAMES = ("W", "U", "b", "V", "c")
+STATE_NAMES = ("h0",)
+#: Every parameter's shape, by size name.
+SHAPES = {
+    "W": ("n_h", "n_h"),
+    "U": ("n_h", "n_x"),
+    "b": ("n_h",),
+    "V": ("n_y", "n_h"),
+    "c": ("n_y",),
+}
+
+
+def init_params(
+    n_x: int, n_h: int, n_y: int, seed: int = 0, scale: float | None = None
+) -> dict[str, np.ndarray]:
+    """Seeded Gaussian weights (standard deviation ``scale``, default ``1/sqrt(n_h)``),
+    small random biases."""
+    rng = np.random.default_rng(seed)
+    s = 1.0 / np.sqrt(n_h) if scale is None else scale
+    return {
+        "W": s * rng.standard_normal((n_h, n_h)),
+        "U": s * rng.standard_normal((n_h, n_x)),
+        "b": 0.1 * rng.standard_normal(n_h),
+        "V": s * rng.standard_normal((n_y, n_h)),
+        "c": 0.1 * rng.standard_normal(n_y),
+    }
+
+
+def example(n_x: int = 3, n_h: int = 5, n_y: int = 4, T: int = 7, seed: int = 0):
+    """A seeded problem ``(params, x, y, {"h0": h0})`` with distinct sizes (so that a
+    transposed formula cannot pass) and a non-zero initial state."""
+    rng = np.random.default_rng(seed + 1)
+    return (
+        init_params(n_x, n_h, n_y, seed=seed),
+        rng.standard_normal((T, n_x)),
+        rng.integers(0, n_y, T),
+        {"h0": 0.5 * rng.standard_normal(n_h)},
+    )
+
+
+def sizes(params) -> tuple[int, int, int]:
+    """``(n_x, n_h, n_y)``, read off the parameters (checked)."""
+    n = validate.params(params, SHAPES, allow_complex=True)[1]
+    return n["n_x"], n["n_h"], n["n_y"]
+
+
+def validated(params, x, y, h0, allow_complex: bool):
+    """Check everything the model takes (names, shapes, dtypes, finite values, labels);
+    returns the arrays. ``y = None`` skips the labels, a missing state is zeros."""
+    p, n = validate.params(params, SHAPES, allow_complex)
+    x, y = validate.sequence(x, y, n["n_x"], n["n_y"], allow_complex)
+    dtype = np.result_type(*p.values(), x)
+    h0 = validate.state(h0, "h0", (*x.shape[1:-1], n["n_h"]), dtype, allow_complex)
+    return p, x, y, h0
+
+
+@dataclass
+class Cache:
+    """The forward pass: ``h[t]`` for t = 0..T (``h[0] = h0``), and at row t-1 for step
+    t the output pre-activation ``z_y`` = V h_t + c and ``y_hat`` = ŷ_t."""
+
+    h: np.ndarray
+    z_y: np.ndarray
+    y_hat: np.ndarray
+
+
+def _states(p, x, h0) -> np.ndarray:
+    W = p["W"]
+    h = np.zeros(
+        (x.shape[0] + 1, *h0.shape), dtype=np.result_type(W, p["U"], p["b"], x, h0)
+    )
+    h[0] = h0
+    inputs = x @ p["U"].T + p["b"]  # U x_t + b for every t at once
+    for t in range(1, x.shape[0] + 1):
+        h[t] = np.tanh(h[t - 1] @ W.T + inputs[t - 1])  # tanh(W h_{t-1} + U x_t + b)
+    return h
+
+
+def states(params, x, h0=None) -> np.ndarray:
+    """The recurrence ``h_t = tanh(W h_{t-1} + U x_t + b)`` alone: (T+1, n_h) with
+    ``h[0] = h0`` (0 if None); the output parameters ``V, c`` may be left out.
+    Complex-safe. The attention RNN and the vanishing-gradient chapter run it too."""
+    full = {"V": np.zeros((1, np.shape(params["W"])[0])), "c": np.zeros(1), **params}
+    p, x, _, h0 = validated(full, x, None, h0, allow_complex=True)
+    return _states(p, x, h0)
+
+
+def _forward(p, x, h0) -> Cache:
+    h = _states(p, x, h0)
+    z_y = h[1:] @ p["V"].T + p["c"]
+    return Cache(h, z_y, softmax(z_y))
+
+
+def forward(params, x, h0=None) -> Cache:
+    """The recurrence over the whole sequence, then the outputs (complex-safe)."""
+    p, x, _, h0 = validated(params, x, None, h0, allow_complex=True)
+    return _forward(p, x, h0)
+
+
+def loss(params, x, y, h0=None):
+    """The summed cross-entropy ``J``; accepts complex128 inputs for the complex step.
+
+    Checked as ``van-rnn-forward`` (vanishing/bptt)."""
+    p, x, y, h0 = validated(params, x, y, h0, allow_complex=True)
+    return np.sum(label_losses(_forward(p, x, h0).z_y, y))
+
+
+def _backward(p, cache: Cache, x, y) -> dict[str, np.ndarray]:
+    W, V, h = p["W"], p["V"], cache.h
+    g = output_error(cache.y_hat, y)  # g_t = ŷ_t - e_{y_t}
+    grads = {
+        "W": np.zeros_like(W),
+        "U": np.zeros_like(p["U"]),
+        "b": np.zeros_like(p["b"]),
+        "V": outer_sum(g, h[1:]),
+        "c": sum_rows(g),
+    }
+    ds_next = np.zeros_like(h[0])
+    for t in range(x.shape[0], 0, -1):
+        dh = g[t - 1] @ V + ds_next @ W  # V^T g_t + W^T ds_{t+1}
+        ds = dtanh(h[t]) * dh
+        grads["W"] += outer_sum(ds, h[t - 1])
+        grads["U"] += outer_sum(ds, x[t - 1])
+        grads["b"] += sum_rows(ds)
+        ds_next = ds
+    grads["h0"] = ds_next @ W
+    return grads
+
+
+def backward(params, cache: Cache, x, y) -> dict[str, np.ndarray]:
+    """Reverse-mode accumulation through time (the equations in the module docstring):
+    the gradient of every parameter and of ``h0``."""
+    p, x, y, _ = validated(params, x, y, None, allow_complex=False)
+    return _backward(p, cache, x, y)
+
+
+def loss_and_grads(params, x, y, h0=None) -> tuple[float, dict[str, np.ndarray]]:
+    """The loss and the gradient of every parameter and of ``h0`` (float64 only).
+
+    Checked as ``calc-central``, ``calc-complex-step`` (calculus/checking);
+    ``van-bptt-recursion``, ``van-rnn-grads`` (vanishing/bptt)."""
+    p, x, y, h0 = validated(params, x, y, h0, allow_complex=False)
+    cache = _forward(p, x, h0)
+    return float(np.sum(label_losses(cache.z_y, y))), _backward(p, cache, x, y)
+
+
+def batch_loss_and_grads(params, x, y, h0=None):
+    """The summed loss and gradients of a batch: ``x`` (T, B, n_x), ``y`` (T, B), ``h0``
+    (B, n_h) (zeros if None). Returns ``(loss, grads, y_hat)``, ``grads["h0"]`` (B, n_h),
+    ``y_hat`` (T, B, n_y): the same lines as :func:`loss_and_grads`, on rows.
+
+    Checked as ``van-batch-grads`` (vanishing/experiments)."""
+    p, x, y, h0 = validated(params, x, y, h0, allow_complex=False)
+    if x.ndim != 3:
+        raise ValueError(f"x must be a batch (T, B, n_x), got shape {x.shape}")
+    cache = _forward(p, x, h0)
+    return (
+        float(np.sum(label_losses(cache.z_y, y))),
+        _backward(p, cache, x, y),
+        cache.y_hat,
+    )
+
+
+def step_jacobian(W, h_t) -> np.ndarray:
+    """``F_t = dh_t / dh_{t-1} = diag(1 - h_t^2) W`` (numerator layout: row i is
+    output i).
+
+    Checked as ``att-step-jacobian`` (attention/recurrence); ``van-step-jacobian``
+    (vanishing/bptt)."""
+    W = validate.array(W, "W", (np.shape(W)[0],) * 2, allow_complex=True)
+    h_t = validate.array(h_t, "h_t", W.shape[:1], allow_complex=True)
+    return dtanh(h_t)[:, None] * W
