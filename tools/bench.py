@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import platform
 import shutil
 import subprocess
@@ -38,6 +39,9 @@ sys.path.insert(0, str(ROOT))
 
 from lstm_notes.check import load_records  # noqa: E402
 from lstm_notes.numdiff import METHOD_NAMES  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+from verified_book.mystnb_internals import MystNbInternalsMoved, exec_data  # noqa: E402
 
 TARGETS = {"cold": 60.0, "incremental": 5.0, "ratio": 3.0}
 IGNORE = shutil.ignore_patterns(".venv", "_build*", ".git", "__pycache__", "*.egg-info",
@@ -75,20 +79,17 @@ def worst_per_method(folder: Path) -> dict[str, dict]:
 
 def execution_times(doctrees: Path) -> dict:
     """Seconds each page's cells took to run in the build (myst-nb's own record)."""
-    import pickle
-
-    sys.path[:0] = [str(ROOT / "docs" / "_ext")]
     try:
-        from myst_nb.sphinx_ import NbMetadataCollector
-
         with open(doctrees / "environment.pickle", "rb") as f:
             env = pickle.load(f)
         times = {}
         for doc in sorted(env.found_docs):
-            data = NbMetadataCollector.get_exec_data(env, doc)
-            if data and "runtime" in data:
+            data = exec_data(env, doc)
+            if data and data.get("runtime") is not None:
                 times[doc] = float(data["runtime"])
         return times
+    except MystNbInternalsMoved:
+        raise
     except Exception as err:  # noqa: BLE001  (a breakdown is a bonus, never a failure)
         print(f"bench: no execution breakdown ({type(err).__name__}: {err})", file=sys.stderr)
         return {}

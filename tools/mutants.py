@@ -56,7 +56,7 @@ import pagerun  # noqa: E402
 from pagerun import ROOT, Statement, check_label  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
-from digest import sources_digest  # noqa: E402
+from verified_book.rebuild import sources_digest  # noqa: E402
 
 import numpy as np  # noqa: E402
 
