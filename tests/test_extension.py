@@ -1,5 +1,5 @@
 """The book's Sphinx extension (docs/_ext/verified_book): its reliance on myst-nb's
-internals (PITFALLS 28) and a configuration without code."""
+internals (PITFALLS 28), a configuration without code, and the build command written once."""
 
 import ast
 import re
@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, build_html
 
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 from verified_book import mystnb_internals  # noqa: E402
@@ -77,3 +77,17 @@ def test_conf_py_holds_configuration_only():
             if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.If, ast.For, ast.While))]
     assert code == []
 
+
+def test_the_build_command_is_written_once():
+    cmd = build_html.command("_b")
+    assert cmd[1:3] == ["-m", "sphinx"]
+    assert {"-W", "--keep-going", "-q"} <= set(cmd)
+    assert cmd[cmd.index("-j") + 1] == "auto"
+    assert cmd[-4:] == ["-d", "_b/doctrees", "docs", "_b/html"]
+    assert "tools/build_html.py $(BUILDDIR)" in (ROOT / "Makefile").read_text()
+    # No other file of the project spells out a sphinx-build command.
+    for path in [ROOT / "Makefile", *ROOT.glob("tools/*.py"), *ROOT.glob("tests/*.py")]:
+        if path.name in ("build_html.py", "test_extension.py"):
+            continue
+        text = path.read_text()
+        assert "-b html" not in text and '"-b", "html"' not in text, path
