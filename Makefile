@@ -7,9 +7,9 @@ VENV     := .venv
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 BUILDDIR ?= _build
-# -W: every warning is an error (a failed cell, a broken {eq} reference, a citation).
-# -j auto: pages are read, hence executed, in parallel, one process per core.
-SPHINXOPTS ?= -W --keep-going -q -j auto
+# Extra sphinx-build options. The command itself is written once, in tools/build_html.py
+# (which the tests and `make bench` run too).
+SPHINXOPTS ?=
 
 .PHONY: html test bench mutants live clean distclean
 
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 html: $(STAMP)
-	$(BIN)/sphinx-build $(SPHINXOPTS) -b html -c . -d $(BUILDDIR)/doctrees docs $(BUILDDIR)/html
+	@$(BIN)/python tools/build_html.py $(BUILDDIR) $(SPHINXOPTS)
 	@echo "The book is in $(BUILDDIR)/html/index.html"
 
 test: $(STAMP)

@@ -1,21 +1,12 @@
-"""Sphinx configuration of the book. The pages live in docs/; build with `make html`."""
+"""Sphinx configuration of the book: configuration only (code: docs/_ext/verified_book)."""
 
-from __future__ import annotations
-
-import datetime
-import fnmatch
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-# The book always uses the lstm_notes of its own checkout, in this process and in the
-# kernels that execute the pages (they inherit PYTHONPATH).
+# This checkout's lstm_notes (the extension puts it on the pages' kernels' path too).
 sys.path[:0] = [str(ROOT), str(ROOT / "docs" / "_ext")]
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-)
 
 import lstm_notes  # noqa: E402
 
@@ -23,76 +14,26 @@ project = "Verified LSTM and RNN gradients"
 author = "The lstm_notes authors"
 release = version = lstm_notes.__version__
 
-
-def _build_date() -> str:
-    """The date of the last commit (so a rebuild of the same commit shows the same date)."""
-    try:
-        out = subprocess.run(
-            ["git", "log", "-1", "--format=%cs"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        if out.returncode == 0 and out.stdout.strip():
-            return out.stdout.strip()
-    except OSError:
-        pass
-    return datetime.date.today().isoformat()
-
-
-build_date = _build_date()
-copyright = f"{build_date[:4]}, {author}"
-
+# verified_book (docs/_ext): the guarantee, the report, citing, site tweaks
 extensions = [
     "myst_nb",
     "sphinx_copybutton",
     "sphinx_design",
     "sphinxcontrib.bibtex",
-    "verification",  # docs/_ext: the guarantee, the report, the cite entries
-    "site_tweaks",  # docs/_ext: MathJax shipped with the site, social tags, math in titles
+    "verified_book",
 ]
 
 # --- the guarantee -----------------------------------------------------------------
-# Every page is executed whenever Sphinx reads it; a failed cell is a warning that shows
-# the traceback (the CheckFailed message), and `make html` runs with -W so that warning,
-# and the summary the verification extension prints, fail the build.
+# Every page is executed whenever Sphinx reads it; a failed cell is a warning showing the
+# traceback (the CheckFailed message); -W (tools/build_html.py) makes it fail the build.
 nb_execution_mode = "force"
 nb_execution_raise_on_error = False
 nb_execution_show_tb = True
 nb_execution_timeout = 300
 nb_merge_streams = True
 
-# A digest of the package's sources: when any file of lstm_notes changes, this config
-# value changes and Sphinx re-reads, hence re-executes, every page.
-from digest import package_digest  # noqa: E402  (docs/_ext/digest.py)
-
-lstm_notes_digest = package_digest(ROOT)
-
-# --- sources -----------------------------------------------------------------------
 root_doc = "index"
 exclude_patterns = ["_build", "_ext", "**.ipynb_checkpoints", "Thumbs.db", ".DS_Store"]
-# BOOK_ONLY="lstm/*,errata*" builds the front page and the matching pages only: a quick
-# loop while writing one part. The toctree then points at missing pages, so those
-# warnings are silenced in that mode only; `make html` always builds the whole book.
-if os.environ.get("BOOK_ONLY"):
-    _keep = ["index"] + [
-        p.strip() for p in os.environ["BOOK_ONLY"].split(",") if p.strip()
-    ]
-    for _page in (ROOT / "docs").rglob("*.md"):
-        _name = _page.relative_to(ROOT / "docs").with_suffix("").as_posix()
-        if not any(fnmatch.fnmatch(_name, pat) for pat in _keep):
-            exclude_patterns.append(_name + ".md")
-    suppress_warnings = [
-        "toc.excluded",
-        "toc.not_readable",
-        "toc.not_included",
-        "ref.eq",
-        "ref.ref",
-        "ref.doc",
-        "bibtex",
-    ]
-
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_dmath_double_inline = True
 myst_heading_anchors = 3
@@ -105,8 +46,8 @@ math_numsep = "."
 math_eqref_format = "({number})"
 
 html_static_path = ["docs/_static"]
+# MathJax finds its fonts and extensions next to the script.
 mathjax_path = "mathjax/tex-mml-chtml.js"
-# MathJax finds its fonts and extensions next to the script it was loaded from.
 mathjax3_config = {"tex": {"tags": "none"}}
 
 # --- citations -------------------------------------------------------------------
@@ -117,9 +58,8 @@ bibtex_default_style = "plain"
 bibtex_reference_style = "author_year"
 
 # --- hosting and citing ----------------------------------------------------------
-# The address of the hosted book (GitHub Pages, .github/workflows/pages.yml). Every page
-# gets <link rel="canonical"> to it, and the cite page builds permalinks from it: a
-# page's address is SITE_URL + its path, an equation's adds "#equation-<label>".
+# The hosted book (GitHub Pages): every page's <link rel="canonical">, and the base of the
+# cite page's permalinks (SITE_URL + page path [+ "#equation-<label>"]).
 SITE_URL = "https://lstm-notes.github.io/verified-lstm-gradients/"
 REPOSITORY_URL = "https://github.com/lstm-notes/verified-lstm-gradients"
 html_baseurl = os.environ.get("READTHEDOCS_CANONICAL_URL", SITE_URL)
@@ -132,9 +72,7 @@ site_description = (
 # --- theme -----------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
 html_title = project
-# No "Last updated" line: it would show the day of the build, not of the text; the
-# footer shows the version and the date of the last commit instead.
-html_last_updated_fmt = None
+html_last_updated_fmt = None  # the footer shows the last commit's date instead
 html_favicon = "docs/_static/favicon.svg"
 html_theme_options = {
     "repository_url": REPOSITORY_URL,
@@ -149,14 +87,12 @@ html_theme_options = {
     "show_toc_level": 2,
     "home_page_in_toc": True,
     "extra_footer": (
-        f'<p class="book-version">Version {release}, built {build_date}. '
+        '<p class="book-version">Version {release}, built {build_date}. '
         'Text CC BY 4.0, code MIT. <a href="{cite}">How to cite</a>.</p>'
     ),
 }
 html_context = {"default_mode": "light"}
 html_css_files = ["book.css"]
-html_show_sourcelink = True
-html_copy_source = True
 
 copybutton_prompt_text = r">>> |\.\.\. "
 copybutton_prompt_is_regexp = True

@@ -1,7 +1,6 @@
 """Shared fixtures: the project root, a seeded generator, and a whole-book build."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,9 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import build_html  # noqa: E402  (tools/build_html.py: the build command, written once)
+from build_html import copy_project  # noqa: E402,F401  (used by the tests)
 
 
 @pytest.fixture
@@ -28,49 +30,15 @@ def require(tool: str, available: bool, why: str) -> None:
     pytest.skip(f"{tool} is not installed: {why}")
 
 
-SPHINX = [
-    sys.executable,
-    "-m",
-    "sphinx",
-    "-W",
-    "--keep-going",
-    "-q",
-    "-j",
-    "auto",
-    "-b",
-    "html",
-    "-c",
-    ".",
-]
-IGNORE = shutil.ignore_patterns(
-    ".venv",
-    "_build*",
-    ".git",
-    "__pycache__",
-    "*.egg-info",
-    ".pytest_cache",
-    "test-artifacts",
-)
-
-
-def copy_project(dest: Path) -> Path:
-    """A copy of the working tree without environments, builds or git data."""
-    shutil.copytree(ROOT, dest, ignore=IGNORE)
-    return dest
-
-
 def build_book(
     project: Path, *extra: str, keep_book_only: bool = False
 ) -> subprocess.CompletedProcess:
-    """Run the same sphinx-build as `make html` on ``project`` (its own lstm_notes); the
-    whole book unless ``keep_book_only`` lets a test's BOOK_ONLY through."""
-    cmd = SPHINX + list(extra) + ["-d", "_build/doctrees", "docs", "_build/html"]
-    env = {**os.environ, "PYTHONPATH": str(project)}
+    """Run `make html`'s sphinx-build on ``project`` (its own lstm_notes) into its
+    ``_build``; the whole book unless ``keep_book_only`` lets a test's BOOK_ONLY through."""
+    env = dict(os.environ)
     if not keep_book_only:
         env.pop("BOOK_ONLY", None)
-    return subprocess.run(
-        cmd, cwd=project, capture_output=True, text=True, env=env, timeout=900
-    )
+    return build_html.build(project, "_build", *extra, environ=env, timeout=900)
 
 
 @pytest.fixture(scope="session")

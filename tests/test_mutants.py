@@ -18,8 +18,8 @@ from test_pairing import labelled_equations
 
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "docs" / "_ext")]
 import mutants  # noqa: E402
-import verification  # noqa: E402
-from digest import sources_digest  # noqa: E402
+from verified_book import report  # noqa: E402
+from verified_book.rebuild import sources_digest  # noqa: E402
 
 FIXTURE = """\
 ---
@@ -157,13 +157,13 @@ def test_package_mode_reports_a_kill_rate_and_its_survivors():
 
 def test_report_shows_a_run_only_for_the_sources_it_measured(tmp_path):
     path = tmp_path / "mutants.json"
-    data, why = verification.mutation_report(path, "abc")
+    data, why = report.mutation_report(path, "abc")
     assert data is None and "has not been run" in why
     path.write_text(json.dumps({"digest": "old", "labels": {}, "seconds": 1.0}))
-    data, why = verification.mutation_report(path, "abc")
+    data, why = report.mutation_report(path, "abc")
     assert data is None and "other sources" in why and "make mutants" in why
     path.write_text(json.dumps({"digest": "abc", "labels": {}, "seconds": 1.0}))
-    data, why = verification.mutation_report(path, "abc")
+    data, why = report.mutation_report(path, "abc")
     assert data == {"digest": "abc", "labels": {}, "seconds": 1.0} and why == ""
 
 

@@ -23,33 +23,29 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from build_html import (
+    ROOT,
+    build,
+    copy_project,
+)  # tools/build_html.py: `make html`'s command
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "docs" / "_ext")]
+
+from verified_book.mystnb_internals import MystNbInternalsMoved, exec_data  # noqa: E402
 
 from lstm_notes.checking.check import load_records  # noqa: E402
 from lstm_notes.checking.numdiff import METHOD_NAMES  # noqa: E402
 
 TARGETS = {"cold": 60.0, "incremental": 5.0, "ratio": 3.0}
-IGNORE = shutil.ignore_patterns(
-    ".venv",
-    "_build*",
-    ".git",
-    "__pycache__",
-    "*.egg-info",
-    ".pytest_cache",
-    "test-artifacts",
-    ".jupyter_cache",
-)
 # Sequence lengths for the attention RNN: the reverse-mode recursion and, on shorter
 # sequences (it grows much faster), the sum over paths.
 T_REVERSE = [64, 128, 256, 512, 1024, 2048, 4096]
@@ -58,29 +54,8 @@ T_PATHS = [8, 16, 32, 64]
 
 def sphinx(project: Path, builddir: str, *extra: str, strict: bool = True):
     """Run `make html`'s sphinx-build on ``project``; return (seconds, completed process)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "sphinx",
-        *(["-W", "--keep-going"] if strict else []),
-        "-q",
-        "-j",
-        "auto",
-        "-b",
-        "html",
-        "-c",
-        ".",
-        *extra,
-        "-d",
-        f"{builddir}/doctrees",
-        "docs",
-        f"{builddir}/html",
-    ]
-    env = {**os.environ, "PYTHONPATH": str(project)}
     start = time.perf_counter()
-    done = subprocess.run(
-        cmd, cwd=project, env=env, capture_output=True, text=True, timeout=1800
-    )
+    done = build(project, builddir, *extra, strict=strict)
     return time.perf_counter() - start, done
 
 
@@ -99,20 +74,17 @@ def worst_per_method(folder: Path) -> dict[str, dict]:
 
 def execution_times(doctrees: Path) -> dict:
     """Seconds each page's cells took to run in the build (myst-nb's own record)."""
-    import pickle
-
-    sys.path[:0] = [str(ROOT / "docs" / "_ext")]
     try:
-        from myst_nb.sphinx_ import NbMetadataCollector
-
         with open(doctrees / "environment.pickle", "rb") as f:
             env = pickle.load(f)
         times = {}
         for doc in sorted(env.found_docs):
-            data = NbMetadataCollector.get_exec_data(env, doc)
-            if data and "runtime" in data:
+            data = exec_data(env, doc)
+            if data and data.get("runtime") is not None:
                 times[doc] = float(data["runtime"])
         return times
+    except MystNbInternalsMoved:
+        raise
     except Exception as err:  # noqa: BLE001  (a breakdown is a bonus, never a failure)
         print(
             f"bench: no execution breakdown ({type(err).__name__}: {err})",
@@ -165,7 +137,7 @@ def run(out_dir: Path, keep: bool) -> dict:
     }
     tmp = Path(tempfile.mkdtemp(prefix="lstm-notes-bench-"))
     project = tmp / "project"
-    shutil.copytree(ROOT, project, ignore=IGNORE)
+    copy_project(project)
     try:
         print("bench: cold verified build ...", flush=True)
         cold, done = sphinx(project, "_build")

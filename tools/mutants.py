@@ -57,7 +57,7 @@ from pagerun import ROOT, Statement, check_label  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 import numpy as np  # noqa: E402
-from digest import sources_digest  # noqa: E402
+from verified_book.rebuild import sources_digest  # noqa: E402
 
 PACKAGE = ROOT / "lstm_notes"
 #: Modules that check or measure, not compute a formula: the checker and the input guard

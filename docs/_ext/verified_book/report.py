@@ -1,49 +1,39 @@
-"""The build's guarantee, as a Sphinx extension.
+"""The verification report: on its pages, and in the terminal.
 
-1. Kernels executing the pages write one JSON record per check into
-   ``<doctreedir>/checks`` (the variable ``LSTM_NOTES_RECORD_DIR``, set here before any
-   page is executed, is inherited by every kernel).
-2. ``lstm_notes_digest`` (set in ``conf.py`` to a digest of the package's sources) is an
-   ``env`` config value: any change to ``lstm_notes`` re-reads, so re-executes, every page.
-3. A page whose execution failed is re-read by the next build even if it did not change,
-   so a failed build never turns green by being run again.
-4. At the end of the build every failed check is listed in the terminal with its page,
-   equation number and label, method, tolerance and measured error, and the exit status is
-   made non-zero.
-5. ``{verification-report}`` (and ``:kind: summary``) placeholders are filled with the
-   recorded results once every page has run. A labelled equation of the book with no
-   recorded check is listed as such and is a warning (an error under ``-W``).
-
-6. The sensitivity of each check (``make mutants``, ``tools/mutants.py``): when
-   ``<builddir>/mutants.json`` was written for the same sources (its digest equals
-   ``digest.sources_digest`` now), the report shows per equation how many of its
-   non-equivalent mutants its own check killed, and the summary the totals; otherwise
-   it says plainly that the sensitivity run is missing or stale, never old numbers.
-
-The same resolution (label -> page and printed number) serves ``{cite-bibtex}``, the
-BibTeX entries of the cite page: for the book, for one page, or for one equation with its
-permalink (``<html_baseurl><page>.html#equation-<label>``).
+- ``{verification-report}`` placeholders are filled with the recorded results once every
+  page has run: every check by page (the default), the front page's ``:kind: summary``,
+  or ``:kind: errata``, the sources' formulas as written. A labelled equation with no
+  recorded check is listed as such and is a warning (an error under ``-W``).
+- The sensitivity of each check (``make mutants``, ``tools/mutants.py``): when
+  ``<builddir>/mutants.json`` was written for the same sources (its digest equals
+  ``rebuild.sources_digest`` now), the report shows per equation how many of its
+  non-equivalent mutants its own check killed, and the summary the totals; otherwise it
+  says plainly that the sensitivity run is missing or stale, never old numbers.
+- At the end of the build every failed check is listed in the terminal with its page,
+  equation number and label, method, tolerance and measured error, and the exit status
+  is made non-zero.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections import defaultdict
 from pathlib import Path
 
-from digest import sources_digest
 from docutils import nodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from lstm_notes.checking.check import RECORD_ENV, TOLERANCES, load_records
+from lstm_notes.checking.check import TOLERANCES
 from lstm_notes.checking.numdiff import METHOD_NAMES
+
+from . import mystnb_internals
+from .rebuild import reread_every_build, sources_digest
+from .records import all_equations, current_records, doc_order, eq_key
 
 logger = logging.getLogger(__name__)
 
-REPORT_PAGES_KEY = "verification_pages"
+MUTANTS_FILE = "mutants.json"
 
 
 class report_placeholder(nodes.General, nodes.Element):
@@ -57,102 +47,8 @@ class ReportDirective(SphinxDirective):
     option_spec = {"kind": lambda arg: arg.strip()}
 
     def run(self):
-        kind = self.options.get("kind", "report")
-        pages = getattr(self.env, REPORT_PAGES_KEY, set())
-        pages.add(self.env.docname)
-        setattr(self.env, REPORT_PAGES_KEY, pages)
-        return [report_placeholder(kind=kind)]
-
-
-def record_dir(app) -> Path:
-    return Path(app.doctreedir) / "checks"
-
-
-def on_builder_inited(app):
-    os.environ[RECORD_ENV] = str(record_dir(app))
-
-
-def on_env_before_read_docs(app, env, docnames):
-    # A full read re-executes every page: start from an empty record folder so that no
-    # result of an earlier build survives.
-    if set(docnames) >= set(env.found_docs) and record_dir(app).exists():
-        shutil.rmtree(record_dir(app))
-
-
-def _nb_metadata_collector():
-    """myst-nb's record of each page's execution, the one internal of myst-nb the
-    guarantee relies on (PITFALLS 28). If it moves, the build must stop, not go on
-    without knowing which pages failed; tests/test_extension.py breaks first."""
-    try:
-        from myst_nb.sphinx_ import NbMetadataCollector
-    except ImportError as err:
-        raise RuntimeError(
-            "myst_nb.sphinx_.NbMetadataCollector is gone: the verification extension "
-            "cannot tell which pages failed to execute; pin the myst-nb version of "
-            "pyproject.toml or port docs/_ext/verification.py"
-        ) from err
-    if not callable(getattr(NbMetadataCollector, "get_exec_data", None)):
-        raise RuntimeError(
-            "myst-nb's NbMetadataCollector has no get_exec_data any more; "
-            "port docs/_ext/verification.py"
-        )
-    return NbMetadataCollector
-
-
-def _failed_docs(env) -> dict[str, dict]:
-    NbMetadataCollector = _nb_metadata_collector()
-    failed = {}
-    for docname in env.found_docs:
-        data = NbMetadataCollector.get_exec_data(env, docname)
-        if data and not data.get("succeeded", True):
-            failed[docname] = data
-    return failed
-
-
-def on_env_get_outdated(app, env, added, changed, removed):
-    # Pages that failed last time run again; report pages are rebuilt from fresh records.
-    again = set(_failed_docs(env)) | getattr(env, REPORT_PAGES_KEY, set())
-    return sorted(again & set(env.found_docs) - added - changed)
-
-
-def on_env_purge_doc(app, env, docname):
-    getattr(env, REPORT_PAGES_KEY, set()).discard(docname)
-
-
-def on_env_merge_info(app, env, docnames, other):
-    # A parallel build (sphinx-build -j) reads pages in subprocesses: keep their report
-    # and cite pages, so that the next build re-reads them too.
-    pages = getattr(env, REPORT_PAGES_KEY, set())
-    pages |= getattr(other, REPORT_PAGES_KEY, set())
-    setattr(env, REPORT_PAGES_KEY, pages)
-
-
-def equation_of(env, label: str) -> tuple[str, str] | None:
-    """(docname, printed number) of a labelled equation, or None."""
-    found = env.get_domain("math").equations.get(label)
-    if not found:
-        return None
-    docname, number = found
-    node_id = nodes.make_id(f"equation-{label}")
-    numbers = env.toc_fignumbers.get(docname, {}).get("displaymath", {}).get(node_id)
-    text = ".".join(map(str, numbers)) if numbers else str(number)
-    return docname, text
-
-
-def current_records(app) -> list[dict]:
-    folder = record_dir(app)
-    if not folder.exists():
-        return []
-    env = app.env
-    records = []
-    for rec in load_records(folder):
-        where = equation_of(env, rec["label"])
-        rec["docname"], rec["eqno"] = where if where else (None, "")
-        records.append(rec)
-    return records
-
-
-MUTANTS_FILE = "mutants.json"
+        reread_every_build(self.env, self.env.docname)
+        return [report_placeholder(kind=self.options.get("kind", "report"))]
 
 
 def mutation_report(path: Path, digest: str) -> tuple[dict | None, str]:
@@ -321,35 +217,6 @@ def summary_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
     return [para, table, *mutation_nodes(app)]
 
 
-def all_equations(env) -> list[tuple[str, str, str]]:
-    """(label, docname, printed number) of every labelled equation read, in book order."""
-    found = []
-    for label in env.get_domain("math").equations:
-        where = equation_of(env, label)
-        if where:
-            found.append((label, *where))
-    order = _doc_order(env)
-    found.sort(key=lambda e: (order.get(e[1], 10**6), _eq_key(e[2]), e[0]))
-    return found
-
-
-def _doc_order(env) -> dict[str, int]:
-    """Docnames in reading order (the toctree's), then any others alphabetically."""
-    seq = [env.config.root_doc]
-    seen = set(seq)
-
-    def walk(doc):
-        for child in env.toctree_includes.get(doc, []):
-            if child not in seen:
-                seen.add(child)
-                seq.append(child)
-                walk(child)
-
-    walk(env.config.root_doc)
-    rest = sorted(set(env.found_docs) - set(seq))
-    return {name: i for i, name in enumerate(seq + rest)}
-
-
 def unchecked_equations(app, records) -> list[tuple[str, str, str]]:
     recorded = {r["label"] for r in records if r.get("kind") in ("check", "corrected")}
     return [e for e in all_equations(app.env) if e[0] not in recorded]
@@ -362,8 +229,8 @@ def _errata_table(app, fromdoc: str, records) -> list[nodes.Node]:
     fixed = {
         (r["label"], r["method"]): r for r in records if r.get("kind") == "corrected"
     }
-    order = _doc_order(app.env)
-    wrong.sort(key=lambda r: (order.get(r["docname"], 10**6), _eq_key(r["eqno"])))
+    order = doc_order(app.env)
+    wrong.sort(key=lambda r: (order.get(r["docname"], 10**6), eq_key(r["eqno"])))
     rows = []
     for r in wrong:
         good = fixed.get((r["label"], r["method"]))
@@ -408,10 +275,10 @@ def _errata_table(app, fromdoc: str, records) -> list[nodes.Node]:
 
 
 def report_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
-    order = _doc_order(app.env)
+    order = doc_order(app.env)
     checks = [r for r in records if r.get("kind") in ("check", "corrected")]
     checks.sort(
-        key=lambda r: (order.get(r["docname"], 10**6), _eq_key(r["eqno"]), r["method"])
+        key=lambda r: (order.get(r["docname"], 10**6), eq_key(r["eqno"]), r["method"])
     )
     by_page: dict[str, list] = defaultdict(list)
     for rec in checks:
@@ -489,16 +356,7 @@ def _killed(mutations: dict | None, label: str) -> str:
     return f"{counts['killed']} / {non_equivalent(counts)}"
 
 
-def _eq_key(eqno: str):
-    try:
-        return tuple(int(p) for p in eqno.split("."))
-    except ValueError:
-        return (10**6,)
-
-
-def on_doctree_resolved(app, doctree, docname):
-    for node in list(doctree.findall(citation_placeholder)):
-        node.replace_self(citation_nodes(app, docname, node))
+def _fill_placeholders(app, doctree, docname):
     placeholders = list(doctree.findall(report_placeholder))
     if not placeholders:
         return
@@ -516,7 +374,7 @@ def on_doctree_resolved(app, doctree, docname):
                 report_nodes(app, docname, records)
                 or [nodes.paragraph(text="No check has been recorded.")]
             )
-            failed = _failed_docs(app.env)  # their failure is reported at the end
+            failed = mystnb_internals.failed_pages(app.env)  # reported at the end
             for label, doc, eqno in unchecked_equations(app, records):
                 if doc in failed:
                     continue
@@ -529,113 +387,10 @@ def on_doctree_resolved(app, doctree, docname):
                 )
 
 
-# --- citing ------------------------------------------------------------------------
-
-
-class citation_placeholder(nodes.General, nodes.Element):
-    """Replaced by a BibTeX block once equation numbers are known."""
-
-
-class CiteBibtexDirective(SphinxDirective):
-    """``{cite-bibtex}``: the BibTeX entry for the book (no option), for one page
-    (``:page: docname``) or for one equation (``:equation: label``; with an empty value,
-    the book's first labelled equation). Version, date and addresses come from the build."""
-
-    option_spec = {
-        "page": lambda a: (a or "").strip(),
-        "equation": lambda a: (a or "").strip(),
-    }
-
-    def run(self):
-        # Re-read at every build: equation numbers of other pages may have moved.
-        pages = getattr(self.env, REPORT_PAGES_KEY, set())
-        pages.add(self.env.docname)
-        setattr(self.env, REPORT_PAGES_KEY, pages)
-        node = citation_placeholder()
-        if "equation" in self.options:
-            node["equation"] = self.options["equation"]
-        if "page" in self.options:
-            node["page"] = self.options["page"]
-        return [node]
-
-
-def _bib(text: str) -> str:
-    """Text for a BibTeX field: special characters escaped, acronyms kept upper case."""
-    import re
-
-    text = (
-        text.replace("\\", r"\textbackslash{}").replace("_", r"\_").replace("&", r"\&")
-    )
-    return re.sub(r"\b([A-Z]{2,}s?)\b", r"{\1}", text)
-
-
-def _title_tex(env, docname: str) -> str:
-    """A page's title for BibTeX: text escaped, math kept as $TeX$."""
-    parts = []
-    for child in env.titles[docname].children:
-        if isinstance(child, nodes.math):
-            parts.append(f"${child.astext()}$")
-        else:
-            parts.append(_bib(child.astext()))
-    return "".join(parts)
-
-
-def citation_nodes(app, fromdoc: str, node) -> list[nodes.Node]:
-    cfg, env = app.config, app.env
-    base = (cfg.html_baseurl or "").rstrip("/") + "/"
-    date = getattr(cfg, "build_date", "") or ""
-    book = _bib(cfg.project)
-    key = f"lstmnotes{date[:4]}"
-    note = f"Version {cfg.release}, built {date}"
-    if "equation" in node:
-        label = node["equation"]
-        if not label:  # the book's first labelled equation, as an example
-            eqs = all_equations(env)
-            if not eqs:
-                return [nodes.paragraph(text="(No labelled equation in this build.)")]
-            label = eqs[0][0]
-        where = equation_of(env, label)
-        if where is None:
-            logger.warning(
-                f"cite-bibtex: no equation labelled {label!r}", location=node
-            )
-            return []
-        doc, eqno = where
-        page = _title_tex(env, doc)
-        url = f"{base}{doc}.html#{nodes.make_id('equation-' + label)}"
-        key += "-" + label
-        title = f"Equation ({eqno}), ``{page}'', in \\emph{{{book}}}"
-        note += f"; equation label \\texttt{{{_bib(label)}}}"
-    elif "page" in node:
-        doc = node["page"] or fromdoc
-        if doc not in env.found_docs:
-            logger.warning(f"cite-bibtex: no page {doc!r}", location=node)
-            return []
-        url = f"{base}{doc}.html"
-        key += "-" + doc.replace("/", "-")
-        title = f"``{_title_tex(env, doc)}'', in \\emph{{{book}}}"
-    else:
-        url, title = base, book
-    fields = {
-        "author": r"{The lstm\_notes authors}",
-        "title": title,
-        "year": date[:4],
-        "version": cfg.release,
-        "howpublished": f"\\url{{{url}}}",
-        "url": url,
-        "urldate": date,
-        "note": note,
-    }
-    width = max(map(len, fields))
-    body = ",\n".join(f"  {k.ljust(width)} = {{{v}}}" for k, v in fields.items())
-    text = f"@misc{{{key},\n{body}\n}}"
-    return [nodes.literal_block(text, text, language="bibtex")]
-
-
-def on_build_finished(app, exception):
+def _summary_in_terminal(app, exception):
     if exception is not None:
         return
-    failed_docs = _failed_docs(app.env)
+    failed_docs = mystnb_internals.failed_pages(app.env)
     if not failed_docs:
         return
     records = [
@@ -669,21 +424,8 @@ def on_build_finished(app, exception):
 
 
 def setup(app):
-    app.add_config_value("lstm_notes_digest", "", "env")
     app.add_node(report_placeholder)
     app.add_directive("verification-report", ReportDirective)
-    app.add_node(citation_placeholder)
-    app.add_directive("cite-bibtex", CiteBibtexDirective)
-    app.connect("builder-inited", on_builder_inited)
-    app.connect("env-before-read-docs", on_env_before_read_docs)
-    app.connect("env-get-outdated", on_env_get_outdated)
-    app.connect("env-purge-doc", on_env_purge_doc)
-    app.connect("env-merge-info", on_env_merge_info)
-    app.connect("doctree-resolved", on_doctree_resolved)
-    app.connect("build-finished", on_build_finished)
-    return {
-        "version": "1",
-        "parallel_read_safe": True,
-        "parallel_write_safe": True,
-        "env_version": 1,
-    }
+    app.connect("doctree-resolved", _fill_placeholders)
+    app.connect("build-finished", _summary_in_terminal)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

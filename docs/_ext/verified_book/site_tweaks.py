@@ -1,4 +1,4 @@
-"""Site tweaks of the book, as a Sphinx extension (configuration stays in conf.py).
+"""Site tweaks: what the pages look like and carry, beyond the theme.
 
 - MathJax ships inside the built site (copied from the pinned django-static-mathjax
   package), so that math renders offline;
@@ -120,7 +120,6 @@ def _typeset_titles_in_links(app, doctree, docname):
 
 def setup(app):
     app.add_config_value("site_description", "", "html")
-    app.add_config_value("build_date", "", "html")  # the last commit's, set in conf.py
     # MathJax on every page, not only on pages with equations: page titles with math
     # appear in the navigation of every page (and in genindex and search).
     app.set_html_assets_policy("always")

@@ -1,0 +1,20 @@
+"""The book's Sphinx extension: the build's guarantee, its report, citing, site tweaks.
+
+conf.py names this package once; ``setup`` sets up its parts, one concern each:
+
+- ``mystnb_internals``: the only use of myst-nb's internals, failing loudly if they move;
+- ``computed_config``: values computed at start (build date, copyright, BOOK_ONLY pages);
+- ``rebuild``: when pages run again (digest of lstm_notes, failed pages, report pages);
+- ``records``: the checks' JSON records, and where each labelled equation is;
+- ``report``: the verification report on its pages and the failures in the terminal;
+- ``citing``: the cite page's BibTeX entries;
+- ``site_tweaks``: MathJax shipped with the site, social tags, math in link titles.
+"""
+
+PARTS = ["computed_config", "rebuild", "records", "report", "citing", "site_tweaks"]
+
+
+def setup(app):
+    for part in PARTS:
+        app.setup_extension(f"{__name__}.{part}")
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
