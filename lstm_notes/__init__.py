@@ -22,6 +22,7 @@ from .checking.check import (
     check,
     compare,
     erratum,
+    exercise,
     holds,
 )
 from .checking.numdiff import (
@@ -46,6 +47,7 @@ __all__ = [
     "compare",
     "erratum",
     "holds",
+    "exercise",
     "CENTRAL_STEP",
     "COMPLEX_STEP",
     "Estimate",

@@ -290,3 +290,24 @@ def test_a_refused_value_is_recorded_so_the_summary_names_its_equation(
     assert (
         rec["kind"] == "refused" and not rec["passed"] and "non-finite" in rec["note"]
     )
+
+
+def test_exercise_reports_the_readers_attempt_and_never_raises(
+    capsys, tmp_path, monkeypatch
+):
+    from lstm_notes import exercise
+
+    monkeypatch.setenv("LSTM_NOTES_RECORD_DIR", str(tmp_path))
+    x = np.arange(1.0, 4.0)
+    numeric = central_grad(lambda v: np.sum(v**3), x)
+    assert exercise("ex-cube", None, numeric) is None
+    assert exercise("ex-cube", 3 * x**2, numeric).passed
+    wrong = exercise("ex-cube", 2 * x**2, numeric)
+    assert not wrong.passed and wrong.worst_index == (2,)
+    assert exercise("ex-cube", (3 * x**2)[:2], numeric) is None
+    assert exercise("ex-cube", np.full(3, np.nan), numeric) is None
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("not attempted yet (fill in the formula above)")
+    assert "right" in out[1] and "not yet" in out[2] and "yours 18" in out[2]
+    assert all("cannot be compared" in line for line in out[3:])
+    assert not list(tmp_path.iterdir()), "an exercise is the reader's: never recorded"

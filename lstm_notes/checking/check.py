@@ -40,6 +40,7 @@ __all__ = [
     "ErratumResult",
     "compare",
     "holds",
+    "exercise",
     "load_records",
 ]
 
@@ -202,6 +203,44 @@ def check(
     if not result.passed:
         raise CheckFailed(result.failure_message(), result)
     print(result.line())
+    return result
+
+
+def exercise(
+    label: str,
+    answer,
+    numeric,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+) -> CheckResult | None:
+    """A reader's attempt at an exercise, measured against an independent computation.
+
+    ``answer`` is what the reader's formula gives, or None while the exercise is not
+    attempted. Prints one line ("not attempted yet", "right" or "not yet" with the
+    largest relative error and the worst entry) and returns the result; a wrong or
+    malformed answer never raises and is not recorded for the verification report: it is
+    the reader's. The book's own solution is checked with :func:`check`.
+    """
+    if answer is None:
+        print(f"exercise {label}: not attempted yet (fill in the formula above)")
+        return None
+    try:
+        result = compare(label, answer, numeric, rtol=rtol, atol=atol, kind="exercise")
+    except (ValueError, CheckFailed) as err:
+        print(f"exercise {label}: cannot be compared: {err}")
+        return None
+    if result.passed:
+        print(
+            f"exercise {label}: right ({result.method_name} agrees, "
+            f"max rel error {result.max_rel:.1e})"
+        )
+    else:
+        print(
+            f"exercise {label}: not yet: max rel error {result.max_rel:.1e}, worst entry "
+            f"{list(result.worst_index)}: yours {result.worst_analytic:.6g}, "
+            f"expected {result.worst_numeric:.6g}"
+        )
     return result
 
 
