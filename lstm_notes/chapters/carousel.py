@@ -113,7 +113,7 @@ def trajectory(params, x, a0, c0):
 
 def state_jacobian(params, cache: lstm.StepCache) -> np.ndarray:
     """``d(c_t, a_t) / d(c_{t-1}, a_{t-1})`` of one step, (2 n_a, 2 n_a), rows and columns
-    ordered (c, a). ``params`` of :mod:`lstm_notes.lstm` (with a forget gate) or of this
+    ordered (c, a). ``params`` of :mod:`lstm_notes.models.lstm` (with a forget gate) or of this
     module (f = 1); ``cache`` from either ``cell_forward``."""
     n = cache.c.shape[0]
     f, u, o, ct = cache.f, cache.u, cache.o, cache.c_tilde
@@ -141,7 +141,7 @@ def cell_step_total(
     drop_o_prev: bool = False,
     drop_W_ca: bool = False,
 ) -> np.ndarray:
-    """``dc_t/dc_{t-1}`` of the LSTM (:mod:`lstm_notes.lstm` params, ``cache`` of step
+    """``dc_t/dc_{t-1}`` of the LSTM (:mod:`lstm_notes.models.lstm` params, ``cache`` of step
     t) when ``a_{t-1} = o_{t-1} o tanh(c_{t-1})`` is recomputed from ``c_{t-1}`` with
     ``o_{t-1}`` held fixed, three terms through the gates f, u and the candidate::
 

@@ -122,8 +122,8 @@ def rnn_lag_run(
 def lstm_lag_run(
     forget_bias: float | None, T: int = 100, n_a: int = 16, n_x: int = 3, seed: int = 0
 ) -> LagRun:
-    """An LSTM of :mod:`lstm_notes.lstm` with forget-gate bias ``forget_bias``, or the
-    carousel (f = 1, :mod:`lstm_notes.carousel`) for ``None``: inputs N(0, 1), zero
+    """An LSTM of :mod:`lstm_notes.models.lstm` with forget-gate bias ``forget_bias``, or the
+    carousel (no forget gate: f = 1) for ``None``: inputs N(0, 1), zero
     initial states, a seeded unit gradient on (c_T, a_T), sent back through the full
     state Jacobians S_t of ``van-state-jacobian``.
 

@@ -57,7 +57,8 @@ def stack(params):
 
 
 def unstack(W, b, W_ya, b_y, n_x: int):
-    """The per-gate parameter dict of :mod:`lstm_notes.lstm` from the stacked ``W``, ``b``."""
+    """The per-gate parameter dict of :mod:`lstm_notes.models.lstm` from the stacked
+    ``W``, ``b``."""
     n_a = W.shape[0] // 4
     params = {}
     for k, g in enumerate(ORDER):
@@ -112,7 +113,7 @@ def step_backward(W, dh, dc, cache):
 
 def loss(W, b, W_ya, b_y, x, y, h0=None, c0=None):
     """The summed cross-entropy of the sequence, as a function of the stacked ``W``, ``b``
-    (complex-safe; the model is :mod:`lstm_notes.lstm`'s)."""
+    (complex-safe; the model is :mod:`lstm_notes.models.lstm`'s)."""
     return lstm.loss(unstack(W, b, W_ya, b_y, np.shape(x)[1]), x, y, h0, c0)
 
 

@@ -1,4 +1,4 @@
-"""A memory task and a small Adam loop, to train :mod:`lstm_notes.lstm` with its own
+"""A memory task and a small Adam loop, to train :mod:`lstm_notes.models.lstm` with its own
 gradients on the book's training page.
 
 Task ("delayed copy"): at each step t the input is a one-hot symbol out of ``n_sym``; the
@@ -72,7 +72,7 @@ def train(
     clip: float = 5.0,
 ):
     """Adam on the mean loss per step over mini-batches, with gradients from
-    :func:`lstm_notes.lstm.loss_and_grads`. Returns ``(params, losses)``, ``losses[i]`` the
+    :func:`lstm_notes.models.lstm.loss_and_grads`. Returns ``(params, losses)``, ``losses[i]`` the
     mean loss per step (nats) of the batch at iteration i. Gradients are clipped to norm
     ``clip``."""
     rng = np.random.default_rng(seed)

@@ -1,7 +1,7 @@
 """Back-propagation through time written out, and why its products vanish or explode.
 
 Tools for the part "Vanishing gradients and the constant error carousel", built on the
-tanh RNN of :mod:`lstm_notes.rnn` (``h_t = tanh(W h_{t-1} + U x_t + b)``, steps
+tanh RNN of :mod:`lstm_notes.models.rnn` (``h_t = tanh(W h_{t-1} + U x_t + b)``, steps
 t = 1..T, ``h_0`` given, ``x[t-1]`` the input of step t). Vectors are 1-D arrays
 standing for columns; Jacobians are in numerator layout (row i is output i). The loss
 is J = sum_t J_t (the book's notation table).

@@ -138,7 +138,7 @@ def compare(
 ) -> CheckResult:
     """Measure ``analytic`` against ``numeric`` without raising on a mismatch.
 
-    ``numeric`` is an :class:`~lstm_notes.numdiff.Estimate`, or a plain array for a
+    ``numeric`` is an :class:`~lstm_notes.checking.numdiff.Estimate`, or a plain array for a
     comparison of two exact forms (method ``"exact"``). A shape mismatch is a failure
     (a transposed result is wrong even when it holds the right numbers).
     """

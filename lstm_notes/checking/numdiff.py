@@ -1,6 +1,6 @@
 """Numerical differentiation in float64.
 
-Four estimators, each returning an :class:`Estimate` that :func:`lstm_notes.check.check`
+Four estimators, each returning an :class:`Estimate` that :func:`lstm_notes.checking.check.check`
 compares with an analytic result:
 
 ``central_grad``
@@ -89,7 +89,7 @@ class Estimate:
     def along_directions(self) -> Estimate:
         """The derivatives along the random directions alone, ``value[j]`` along
         ``directions[j]``, to compare with ``<G, v_j> = tr(G^T v_j)`` evaluated by hand
-        (equation ``calc-directional``) rather than by :func:`~lstm_notes.check.check`."""
+        (equation ``calc-directional``) rather than by :func:`~lstm_notes.checking.check.check`."""
         if self.directions is None:
             raise ValueError("only a random-direction estimate has directions")
         return replace(self, directions=None)

@@ -33,7 +33,7 @@ layout, row vectors on the left, the chain with the latest step on the left::
                     + [m = t] sum_i alpha_{t,i} (h_i - Z_t) h_i^T
     F_j = dh_j/dh_{j-1} = diag(1 - h_j^2) W
 
-API (shared with :mod:`lstm_notes.rnn`, whose parameters, ``init_params`` and recurrence
+API (shared with :mod:`lstm_notes.models.rnn`, whose parameters, ``init_params`` and recurrence
 this model reuses)::
 
     params = init_params(n_x, n_h, n_y, seed=0)

@@ -467,7 +467,7 @@ def step_grad(params, x, y, t, node, a0=None, c0=None, method: str = "central"):
     ``node`` is a name, or a list of names of equal shape; ``t`` is a step, or a list of
     steps. Lists are stacked along new leading axes (names first, then steps). ``method``
     is ``"central"`` or ``"complex-step"``. Returns an
-    :class:`~lstm_notes.checking.numdiff.Estimate` for :func:`~lstm_notes.check`.
+    :class:`~lstm_notes.checking.numdiff.Estimate` for :func:`~lstm_notes.checking.check.check`.
     """
     if not isinstance(node, str):
         return _stacked([step_grad(params, x, y, t, n, a0, c0, method) for n in node])
