@@ -19,9 +19,11 @@ Without Chromium, chromedriver or selenium the tests are skipped with the reason
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import http.server
+import io
 import json
 import os
 import re
@@ -31,7 +33,9 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
+from PIL import Image  # Pillow: matplotlib, which builds the book's plots, requires it
 
 from conftest import ROOT, require
 from test_site import html_pages, site  # noqa: F401  (the site fixture)
@@ -286,8 +290,7 @@ def emulate(driver, metrics: dict):
 #   hidden MathML kept for screen readers.
 # - From the formula up to its span.math or div.math, a box with overflow hidden or clip
 #   that is narrower than the formula cuts it ("clipped"); one that scrolls is the
-#   formula's scroller, and needs a cue: a gradient background (a shade at the edge that
-#   has more to show, as the book's stylesheet draws it).
+#   formula's scroller (marked with data-math-scroller), and needs a cue (_no_cue).
 # - Beyond that, the first ancestor that does not let content overflow must hold the
 #   formula's box, else the formula is cut (or off the screen when none does); an
 #   ancestor that scrolls (a table, say) is followed further.
@@ -328,7 +331,7 @@ const done = arguments[arguments.length - 1];
     return over > 1 ? {how: 'off the screen', over} : null;
   }
   const out = {width: vw, display: 0, scrolling: [], inlineScrolling: [], clipped: [],
-               noCue: [], tight: []};
+               scrollers: [], tight: []};
   for (const c of document.querySelectorAll('mjx-container')) {
     if (!c.checkVisibility()) continue;
     const display = c.getAttribute('display') === 'true';
@@ -360,8 +363,8 @@ const done = arguments[arguments.length - 1];
     if (cut) out.clipped.push(`${name} [${cut.how}, ${cut.over} px]`);
     if (scroller) {
       (display ? out.scrolling : out.inlineScrolling).push(`${name} [${scroller.over} px]`);
-      if (!/gradient/.test(getComputedStyle(scroller.box).backgroundImage))
-        out.noCue.push(name);
+      scroller.box.dataset.mathScroller = out.scrollers.length;
+      out.scrollers.push(name);
     }
     if (room < 1) out.tight.push(`${name} [${room.toFixed(1)} px]`);
   }
@@ -370,9 +373,43 @@ const done = arguments[arguments.length - 1];
 """
 
 
+# A scroller's cue, seen: the formula hidden (its layout, hence the scroll width, kept),
+# scrolled to its start, whatever the page paints at the scroller's right edge (a shade,
+# an arrow, a border) against what it paints in its middle (nothing but the page).
+CUE_STRIP = r"""
+const el = document.querySelector(`[data-math-scroller="${arguments[0]}"]`);
+el.scrollIntoView({block: 'center'});
+el.scrollLeft = 0;
+for (const k of el.children) k.style.visibility = arguments[1] ? 'hidden' : '';
+const r = el.getBoundingClientRect();
+return [r.left, r.top, r.right, r.bottom, window.devicePixelRatio];
+"""
+
+
+def _no_cue(driver, index: int, strip: float = 10.0) -> bool:
+    """Whether scroller ``index`` of the page shows nothing at its right edge (mean
+    difference of its last ``strip`` px from its middle under 3 levels of 255)."""
+    left, top, right, bottom, scale = driver.execute_script(CUE_STRIP, index, True)
+    try:
+        png = driver.execute_cdp_cmd("Page.captureScreenshot", {})["data"]
+    finally:
+        driver.execute_script(CUE_STRIP, index, False)
+    shot = np.asarray(Image.open(io.BytesIO(base64.b64decode(png))).convert("L"), float)
+    rows = slice(int(top * scale) + 1, int(bottom * scale) - 1)
+    edge = shot[rows, int((right - strip) * scale):int(right * scale)]
+    middle = (left + right) / 2
+    plain = shot[rows, int((middle - strip / 2) * scale):int((middle + strip / 2) * scale)]
+    return edge.size == 0 or abs(edge.mean() - plain.mean()) < 3
+
+
 def _math_fit(driver, url: str) -> dict:
+    """MATH_FIT's report of the page, with the scrollers that show no cue (noCue)."""
     driver.get(url)
-    return driver.execute_async_script(MATH_FIT)
+    report = driver.execute_async_script(MATH_FIT)
+    if "fatal" not in report:
+        report["noCue"] = [name for i, name in enumerate(report["scrollers"])
+                           if _no_cue(driver, i)]
+    return report
 
 
 def _math_fit_problems(name: str, r: dict) -> list[str]:
@@ -390,7 +427,6 @@ def _math_fit_problems(name: str, r: dict) -> list[str]:
 def _full_page_shot(driver, name: str, scale: float = 1.0) -> Path:
     """The whole page as a PNG in test-artifacts/, at the emulated width (``scale`` 1:
     one image pixel per CSS pixel)."""
-    import base64
     ARTIFACTS.mkdir(exist_ok=True)
     width, height = driver.execute_script(
         "return [document.documentElement.clientWidth,"
