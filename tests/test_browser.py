@@ -424,16 +424,20 @@ def _math_fit_problems(name: str, r: dict) -> list[str]:
                for m in r["tight"]])
 
 
-def _full_page_shot(driver, name: str, scale: float = 1.0) -> Path:
-    """The whole page as a PNG in test-artifacts/, at the emulated width (``scale`` 1:
-    one image pixel per CSS pixel)."""
+def _full_page_shot(driver, name: str, metrics: dict, scale: float = 1.0) -> Path:
+    """The whole page (its first 20000 px) as a PNG in test-artifacts/, at the width of
+    ``metrics``, ``scale`` image pixels per CSS pixel: the emulated screen is made as tall
+    as the page for the shot, then given back its height."""
     ARTIFACTS.mkdir(exist_ok=True)
-    width, height = driver.execute_script(
-        "return [document.documentElement.clientWidth,"
-        " Math.min(30000, document.documentElement.scrollHeight)]")
-    png = driver.execute_cdp_cmd("Page.captureScreenshot", {
-        "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": scale}})
+    height = driver.execute_script(
+        "return Math.min(20000, document.documentElement.scrollHeight)")
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": height})
+    try:
+        png = driver.execute_cdp_cmd("Page.captureScreenshot", {"clip": {
+            "x": 0, "y": 0, "width": metrics["width"], "height": height,
+            "scale": scale / metrics["deviceScaleFactor"]}})
+    finally:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
     path = ARTIFACTS / name
     path.write_bytes(base64.b64decode(png["data"]))
     return path
@@ -454,8 +458,8 @@ def test_math_fits_a_phone_and_a_laptop(site, server, browser):  # noqa: F811
                 problems += _math_fit_problems(name, r)
                 counts[(width, name)] = r
                 if metrics is PHONE and name in MATH_SHOTS:
-                    _full_page_shot(browser, "math-390-" + name.replace("/", "-")
-                                    .replace(".html", ".png"), scale=1.5)
+                    shot = "math-390-" + name.replace("/", "-").replace(".html", ".png")
+                    _full_page_shot(browser, shot, PHONE, scale=2)
     total = {w: [0, 0] for w in (PHONE["width"], LAPTOP["width"])}
     lines.append(f"{'page':<42} {'width':>5} {'display':>7} {'scroll':>6} "
                  f"{'inline scroll':>13} {'clipped':>7} {'tight':>5}")
@@ -479,6 +483,9 @@ def test_math_fits_a_phone_and_a_laptop(site, server, browser):  # noqa: F811
             + "; ".join(f"{n}: {m}" for (w, n), r in counts.items()
                         if w == PHONE["width"] and "fatal" not in r
                         for m in r["scrolling"])[:3000])
+    lines += ["", "Scrolling sideways (how far):"] + [
+        f"  {width} px {name}: {m}" for (width, name), r in counts.items() if "fatal" not in r
+        for m in r["scrolling"] + [f"(inline) {i}" for i in r["inlineScrolling"]]]
     report = "\n".join(lines)
     print(report)
     ARTIFACTS.mkdir(exist_ok=True)
