@@ -45,6 +45,7 @@ extensions = [
     "sphinxcontrib.bibtex",
     "verification",  # docs/_ext: the guarantee, the report, the cite entries
     "site_tweaks",  # docs/_ext: MathJax shipped with the site, social tags, math in titles
+    "diagrams",  # docs/_ext: the {diagram} directive, SVG drawn from docs/_diagrams/*.toml
 ]
 
 # --- the guarantee -----------------------------------------------------------------
