@@ -278,10 +278,13 @@ def load(name_or_path: str | Path) -> Diagram:
             raise DiagramError(f"{where}: names {edge.q} but links to no equation (eq)")
         d.edges.append(edge)
     w, h = d.size
-    for node in d.nodes.values():
-        if not (0 <= node.at[0] <= w and 0 <= node.at[1] <= h):
-            raise DiagramError(f"{path.name}: node {node.id!r} at {node.at} lies outside "
-                               f"the drawing ({w} x {h} in)")
+    points = [(f"node {n.id!r}", n.at) for n in d.nodes.values()]
+    points += [(f"the label of edge {e.src}->{e.dst}", e.label_at) for e in d.edges
+               if e.label_at]
+    for what, (x, y) in points:
+        if not (0 <= x <= w and 0 <= y <= h):
+            raise DiagramError(f"{path.name}: {what} at {(x, y)} lies outside the drawing "
+                               f"({w} x {h} in)")
     return d
 
 
@@ -370,7 +373,7 @@ def draw(d: Diagram, href: Callable[[str], str | None] = lambda label: None,
             color=c(role), lw=lw, linestyle=dash, zorder=2))
         if e.label:
             at = e.label_at or ((a.at[0] + b.at[0]) / 2, (a.at[1] + b.at[1]) / 2)
-            size = e.font or d.font * 0.8
+            size = e.font or d.font * 0.85
             colour = c("ink") if e.style in ("forward", "faint") else c(role)
             t = ax.text(*at, e.label, ha="center", va="center", fontsize=size,
                         color=colour, zorder=6, math_fontfamily="cm")
@@ -432,48 +435,78 @@ def svg(d: Diagram, href: Callable[[str], str | None], titles: Callable[[str], s
 
 # --- the text alternative -----------------------------------------------------------
 
-def _arrow_lines(d: Diagram, edges: list[Edge]) -> list[str]:
-    """One line per arrow head: what flows into it, with the arrows' labels:
-    "δa⁽ᵗ⁾ receives δz_y⁽ᵗ⁾ (× W_ya), δz_f⁽ᵗ⁺¹⁾ (× W_fa)"."""
-    into: dict[str, list[str]] = {}
-    for e in edges:
-        ends = [(e.dst, e.src)] + ([(e.src, e.dst)] if e.heads == "both" else [])
-        for dst, src in ends:
-            part = d.end(src).text + (f" ({e.text})" if e.text else "")
-            if part not in into.setdefault(dst, []):
-                into[dst].append(part)
-    return [f"{d.end(dst).text} receives {', '.join(parts)}" for dst, parts in into.items()]
+def _inflows(d: Diagram) -> dict[str, list[str]]:
+    """For every node or frame that is not an operator: what flows into it, in words. An
+    operator is spelt out where its result goes ("the sum of (A (W ·), B)"), so that no
+    line says "+ receives ...". A two-headed arrow flows both ways."""
+    into: dict[str, list[Edge]] = {}
+    for e in d.edges:
+        if e.style == "faint":  # context, not part of what the diagram says
+            continue
+        into.setdefault(e.dst, []).append(e)
+        if e.heads == "both":
+            into.setdefault(e.src, []).append(Edge(e.dst, e.src, e.style, e.label, e.text))
+
+    def how(e: Edge) -> str:
+        """The arrow's label, or the path it stands for (attention: value, key, query)."""
+        said = e.text or (e.style if e.style in ("value", "key", "query") else "")
+        return f" ({said})" if said else ""
+
+    def words(name: str, seen: tuple = ()) -> str:
+        end = d.end(name)
+        if not (isinstance(end, Node) and end.kind == "op") or name in seen:
+            return end.text
+        parts = [words(e.src, seen + (name,)) + how(e) for e in into.get(name, [])]
+        return f"{end.text} ({', '.join(parts)})" if parts else end.text
+
+    lines = {}
+    for dst, edges in into.items():
+        end = d.end(dst)
+        if isinstance(end, Node) and end.kind == "op":
+            continue
+        parts = []
+        for e in edges:
+            part = words(e.src) + how(e)
+            if part not in parts:
+                parts.append(part)
+        lines[dst] = f"{end.text} receives {'; '.join(parts)}"
+    return lines
 
 
 def text_alternative(d: Diagram) -> tuple[list[tuple[str, str | None]],
                                           list[tuple[str, list[str]]]]:
     """What the diagram shows, in words, generated from the description: the quantities
-    as (text, equation label), each once, and the arrows as (heading, lines), by group
-    where the description has groups, each line once. The summary comes first."""
+    as (text, equation label), each once, and what flows into each quantity as
+    (heading, lines), by group where the description has groups, each line once."""
     quantities = []
     for n in d.nodes.values():
         item = (n.text, n.eq)
-        if not n.faint and n.kind != "op" and item not in quantities:
+        if n.text and not n.faint and n.kind != "op" and item not in quantities:
             quantities.append(item)
     for e in d.edges:
         item = (e.text, e.eq)
         if e.eq and e.q and item not in quantities:
             quantities.append(item)
+    lines = _inflows(d)
     sections: list[tuple[str, list[str]]] = []
-    drawn = [e for e in d.edges if e.style != "faint"]
-    placed: set[int] = set()
+    placed: set[str] = set()
     for g in d.groups:
         if g.id:
             continue
-        mine = [i for i, e in enumerate(drawn) if i not in placed
-                and d.end(e.src).at in g and d.end(e.dst).at in g]
-        placed.update(mine)
-        if mine or g.text:
-            sections.append((g.text or g.label, _arrow_lines(d, [drawn[i] for i in mine])))
-    rest = [e for i, e in enumerate(drawn) if i not in placed]
+        mine = []
+        for dst, line in lines.items():
+            if dst not in placed and d.end(dst).at in g:
+                placed.add(dst)
+                if line not in mine:
+                    mine.append(line)
+        if mine:
+            sections.append((g.text or g.label, mine))
+    rest = []
+    for dst, line in lines.items():
+        if dst not in placed and line not in rest:
+            rest.append(line)
     if rest:
-        sections.append(("Arrows between the groups" if sections else "Arrows",
-                         _arrow_lines(d, rest)))
+        sections.append(("Elsewhere" if sections else "Arrows", rest))
     return quantities, sections
 
 
