@@ -14,6 +14,7 @@ Each description is held against the model and the book:
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import sys
 import tomllib
@@ -45,8 +46,9 @@ class Missing(LookupError):
 
 
 def model_values(mapping: dict, model: str, _cache: dict = {}) -> dict:  # noqa: B006
-    """The values of ``mapping[model]`` (see models.toml), computed once per model."""
-    key = (id(mapping), model)
+    """The values of ``mapping[model]`` (see models.toml), computed once per mapping and
+    model (a changed mapping, as in the tests that break it, is computed anew)."""
+    key = (json.dumps(mapping, sort_keys=True), model)
     if key in _cache:
         return _cache[key]
     if model not in mapping:
