@@ -11,7 +11,7 @@ BUILDDIR ?= _build
 # (which the tests and `make bench` run too).
 SPHINXOPTS ?=
 
-.PHONY: html test bench mutants live clean distclean
+.PHONY: html test format bench mutants live clean distclean
 
 # .venv/.ready: the environment is set up (CI installs extra tools on top of it).
 $(VENV)/.ready: $(STAMP)
@@ -29,6 +29,13 @@ html: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# format: what `make test` holds the code to (ruff, pyproject.toml): formats the package,
+# tools and tests, then the code cells of every page (tools/format_cells.py), then lints.
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/python tools/format_cells.py
+	$(BIN)/ruff check .
 
 # bench: cold build, no-change rebuild and unexecuted build of a fresh copy, the worst
 # error per method and the attention RNN's cost against T; printed and written to
