@@ -90,25 +90,41 @@ def cross_entropy(z, y):
 
 
 def cross_entropy_grad(z, y):
-    """Gradient of :func:`cross_entropy` in ``z``: ``(sum_i y_i) softmax(z) - y``.
+    """Gradient of :func:`cross_entropy` in ``z``: ``(sum_i y_i) softmax(z) - y`` (each
+    row on its own when ``z`` and ``y`` have leading axes).
 
     Checked as ``calc-xent-chain`` (calculus/activations-softmax); ``err-001-dby``
     (errata/001-output-and-layout)."""
-    return np.sum(y) * softmax(z) - y
+    return np.sum(y, axis=-1, keepdims=True) * softmax(z) - y
+
+
+def _labels(y, n_y: int, lead: tuple) -> np.ndarray:
+    y = np.asarray(y)
+    if y.shape != lead or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(
+            f"labels must be integers of shape {lead}, got {y.dtype} {y.shape}"
+        )
+    if y.size and (y.min() < 0 or y.max() >= n_y):
+        raise ValueError(
+            f"labels must lie in range(0, {n_y}), got {y.min()}..{y.max()}"
+        )
+    return y
 
 
 def label_losses(z, y):
     """``-log softmax(z)[y]`` for integer labels: ``z`` (..., n_y), ``y`` (...) of the
     same leading shape (steps, or steps and a batch); returns an array of that shape.
     The models' loss is its sum."""
-    y = np.asarray(y)
+    z = np.asarray(z)
+    y = _labels(y, z.shape[-1], z.shape[:-1])
     return -np.take_along_axis(log_softmax(z), y[..., None], axis=-1)[..., 0]
 
 
 def output_error(y_hat, y):
     """``ŷ - e_y``, the gradient of ``-log softmax(z)[y]`` in ``z`` for integer labels
     (``y_hat`` (..., n_y), ``y`` its leading shape): the output error of every model."""
-    y = np.asarray(y)
+    y_hat = np.asarray(y_hat)
+    y = _labels(y, y_hat.shape[-1], y_hat.shape[:-1])
     return y_hat - (np.arange(y_hat.shape[-1]) == y[..., None])
 
 

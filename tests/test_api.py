@@ -167,6 +167,9 @@ def _calls(m):
                 "batch_loss_and_grads": lambda P: rnn.batch_loss_and_grads(P, xb, yb),
                 # takes the one weight matrix it needs: W stands for the parameters
                 "step_jacobian": lambda P: rnn.step_jacobian(P["W"], cache.h[2]),
+                "recurrence_backward": lambda P: rnn.recurrence_backward(
+                    P, x, cache.h, np.ones(cache.h.shape)
+                ),
             }
         )
     if m is lstm:

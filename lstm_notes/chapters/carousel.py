@@ -113,8 +113,8 @@ def trajectory(params, x, a0, c0):
 
 def state_jacobian(params, cache: lstm.StepCache) -> np.ndarray:
     """``d(c_t, a_t) / d(c_{t-1}, a_{t-1})`` of one step, (2 n_a, 2 n_a), rows and columns
-    ordered (c, a). ``params`` of :mod:`lstm_notes.models.lstm` (with a forget gate) or of this
-    module (f = 1); ``cache`` from either ``cell_forward``."""
+    ordered (c, a). ``params`` of :mod:`lstm_notes.models.lstm`, with a forget gate or
+    without (the carousel, f = 1); ``cache`` the step's, from ``lstm.cell_forward``."""
     n = cache.c.shape[0]
     f, u, o, ct = cache.f, cache.u, cache.o, cache.c_tilde
     tanh_c = np.tanh(cache.c)
@@ -141,9 +141,10 @@ def cell_step_total(
     drop_o_prev: bool = False,
     drop_W_ca: bool = False,
 ) -> np.ndarray:
-    """``dc_t/dc_{t-1}`` of the LSTM (:mod:`lstm_notes.models.lstm` params, ``cache`` of step
-    t) when ``a_{t-1} = o_{t-1} o tanh(c_{t-1})`` is recomputed from ``c_{t-1}`` with
-    ``o_{t-1}`` held fixed, three terms through the gates f, u and the candidate::
+    """``dc_t/dc_{t-1}`` of the LSTM with a forget gate (:mod:`lstm_notes.models.lstm`
+    params with ``W_fa``, ``cache`` of step t) when ``a_{t-1} = o_{t-1} o tanh(c_{t-1})``
+    is recomputed from ``c_{t-1}`` with ``o_{t-1}`` held fixed, three terms through the
+    gates f, u and the candidate::
 
         diag(f) + [diag(c_prev o f') W_fa^T + diag(c~ o u') W_ua^T
                    + diag(u o (1 - c~^2)) W_ca^T] diag(o_{t-1} o tanh'(c_{t-1}))
@@ -154,6 +155,10 @@ def cell_step_total(
 
     Checked as ``err-003-3c-step`` (errata/003-homework).
     """
+    if "W_fa" not in params:
+        raise ValueError(
+            "cell_step_total needs an LSTM with a forget gate (W_fa, W_fx, b_f)"
+        )
     f, u, ct, cp = cache.f, cache.u, cache.c_tilde, cache.c_prev
     da_dc = (1.0 if drop_o_prev else o_prev) * dtanh(np.tanh(cp))  # da_{t-1}/dc_{t-1}
     W_c = np.eye(cp.shape[0]) if drop_W_ca else params["W_ca"].T

@@ -222,16 +222,19 @@ def train(
     the last step at iteration i, ``accuracy`` the last-step accuracy on a held-out batch
     of 1000 sequences.
     """
-    step_fn = {"rnn": rnn.batch_loss_and_grads, "carousel": lstm.batch_loss_and_grads}[
-        model
-    ]
+    steps_of = {"rnn": rnn.batch_loss_and_grads, "carousel": lstm.batch_loss_and_grads}
+    if model not in steps_of:
+        raise ValueError(f"model must be 'rnn' or 'carousel', got {model!r}")
+    if model == "carousel" and "W_fa" in params:
+        raise ValueError("the carousel has no forget gate: params has W_fa")
+    step_fn = steps_of[model]
     rng = np.random.default_rng(seed)
     p, adam = dict(params), Adam(params, lr)
     curve = np.empty(steps)
     for i in range(steps):
         x, y = long_lag_batch(T, B, rng)
         _, grads, probs = step_fn(p, x, y)
-        curve[i] = -np.mean(np.log(probs[-1, np.arange(B), y[-1]]))
+        curve[i] = -np.mean(np.log(probs[-1, np.arange(B), y[-1]]))  # last step only
         p = adam.step(p, clip_by_norm({k: grads[k] / B for k in p}, clip))
     x, y = long_lag_batch(T, 1000, np.random.default_rng(seed + 10_000))
     probs = step_fn(p, x, y)[2]

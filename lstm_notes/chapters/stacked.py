@@ -80,7 +80,9 @@ def pre_activations(W, b, x_t, h_prev):
 
 
 def step_forward(W, b, x_t, h_prev, c_prev):
-    """One step in stacked form (complex-safe); returns ``(h, c, cache)``."""
+    """One step in stacked form (complex-safe); returns ``(h, c, cache)``. A second
+    formulation of :mod:`lstm_notes.models.lstm`'s step, written as source 000 stacks it:
+    the page holds the two against each other (``lstm-stk-equal``)."""
     z, I = pre_activations(W, b, x_t, h_prev)
     a_hat, i_hat, f_hat, o_hat = np.split(z, 4)
     a, i, f, o = np.tanh(a_hat), sigmoid(i_hat), sigmoid(f_hat), sigmoid(o_hat)

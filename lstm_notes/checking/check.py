@@ -128,6 +128,13 @@ def _array(value, label: str, side: str) -> np.ndarray:
     return finite_float64(value, f"check {label!r}: the {side} value")
 
 
+def _quotient(err, scale):
+    """``err / scale`` entry-wise, 0 where the error is 0 and infinite where only the
+    scale is (a zero tolerance met by a non-zero error)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(err == 0, 0.0, err / scale)
+
+
 def compare(
     label: str,
     analytic,
@@ -168,9 +175,9 @@ def compare(
         )
     err = np.abs(a - n)
     allowed = atol + rtol * np.abs(n)
-    ratio = err / allowed
+    ratio = _quotient(err, allowed)
     worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.size else ()
-    rel = err / np.maximum(np.abs(n), atol / rtol)
+    rel = _quotient(err, np.maximum(np.abs(n), atol / rtol if rtol > 0 else atol))
     return CheckResult(
         label=label,
         method=method,

@@ -1,6 +1,6 @@
 """Numerical differentiation in float64.
 
-Four estimators, each returning an :class:`Estimate` that :func:`lstm_notes.checking.check.check`
+The estimators, each returning an :class:`Estimate` that :func:`lstm_notes.checking.check.check`
 compares with an analytic result:
 
 ``central_grad``

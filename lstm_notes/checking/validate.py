@@ -8,7 +8,6 @@ the value most of them agree on, and names the parameter that disagrees with the
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 
 import numpy as np
@@ -61,9 +60,9 @@ def keys(given: Mapping, names) -> None:
 
 
 def _sizes(given: Mapping, shapes: Mapping[str, tuple]) -> dict[str, int]:
-    """Every size name's value, the one most parameters agree on (the first parameter
-    that gives it breaks a tie); a parameter whose number of axes is wrong is named."""
-    votes: dict[str, Counter] = {}
+    """Every size name's value, the one most parameters agree on; a tie is an error that
+    names the parameters on each side, and so is a parameter with a wrong number of axes."""
+    votes: dict[str, dict[int, list[str]]] = {}
     for name, dims in shapes.items():
         shape = np.shape(given[name])
         if len(shape) != len(dims):
@@ -72,8 +71,17 @@ def _sizes(given: Mapping, shapes: Mapping[str, tuple]) -> dict[str, int]:
                 f"{tuple(dims)}, got shape {shape}"
             )
         for dim, n in zip(dims, shape, strict=True):
-            votes.setdefault(dim, Counter())[n] += 1
-    return {dim: count.most_common(1)[0][0] for dim, count in votes.items()}
+            votes.setdefault(dim, {}).setdefault(n, []).append(name)
+    sizes = {}
+    for dim, by_value in votes.items():
+        ranked = sorted(by_value.items(), key=lambda kv: -len(kv[1]))
+        if len(ranked) > 1 and len(ranked[0][1]) == len(ranked[1][1]):
+            said = "; ".join(
+                f"{dim} = {n} from {', '.join(names)}" for n, names in ranked
+            )
+            raise ValueError(f"the parameters disagree on {dim}: {said}")
+        sizes[dim] = ranked[0][0]
+    return sizes
 
 
 def params(given: Mapping, shapes: Mapping[str, tuple], allow_complex: bool = False):

@@ -145,9 +145,7 @@ def attention(h, attend_to_h0: bool = False):
     H = h[first:]  # the attended states, (S, n_h)
     mask = np.arange(H.shape[0])[None, :] + first <= np.arange(1, T + 1)[:, None]
     A = (h[1:] @ H.T) * mask  # A[t-1, j] = h_t . h_{j+first}
-    shift = np.max(np.where(mask, A.real, -np.inf), axis=1, keepdims=True)
-    e = np.exp(A - shift) * mask
-    alpha = e / np.sum(e, axis=1, keepdims=True)  # softmax over attended states
+    alpha = softmax(np.where(mask, A, -np.inf))  # over the attended states only
     return A, alpha, alpha @ H
 
 
@@ -202,7 +200,7 @@ def forward(params, x, h0=None, attend_to_h0: bool = False) -> Cache:
 
     Checked as ``att-model-h``, ``att-model-h0`` (attention/model); ``err-004-t1``
     (errata/004-attention-gradients)."""
-    p, x, _, h0 = rnn.validated(params, x, None, h0, allow_complex=True)
+    p, x, _, h0 = rnn.validated(params, x, None, h0, allow_complex=True, labels=False)
     h = states(p, x, h0)
     return Cache(h, *head(p, h, attend_to_h0), _first(attend_to_h0))
 
@@ -263,26 +261,11 @@ def recurrence_backward(params, x, cache: Cache, direct):
     (T+1, n_h) holds d+J/dh_i (:func:`attention_backward`).
 
     Returns ``(grads, delta)``: grads of ``W, U, b, h0`` and delta (T+1, n_h), the whole
-    gradient of J in each state (``delta[0]`` = dJ/dh0).
+    gradient of J in each state (``delta[0]`` = dJ/dh0). The plain RNN's
+    :func:`lstm_notes.models.rnn.recurrence_backward`, the recurrence being the same.
 
     Checked as ``att-rec-delta`` (attention/weights)."""
-    params, _, n = _params_and_states(params, cache.h, allow_complex=False)
-    x = validate.sequence(x, None, n["n_x"], None)[0]
-    direct = validate.array(direct, "direct", cache.h.shape)
-    WT, h = params["W"].T, cache.h
-    T = x.shape[0]
-    delta, ds = np.zeros(h.shape), np.zeros(h.shape)  # ds[t]: step t's pre-activation
-    delta[T] = direct[T]
-    for t in range(T, 0, -1):
-        ds[t] = dtanh(h[t]) * delta[t]
-        delta[t - 1] = direct[t - 1] + WT @ ds[t]
-    grads = {
-        "W": outer_sum(ds[1:], h[:-1]),  # sum_t ds_t h_{t-1}^T
-        "U": outer_sum(ds[1:], x),  # sum_t ds_t x_t^T
-        "b": ds[1:].sum(axis=0),
-        "h0": delta[0],
-    }
-    return grads, delta
+    return rnn.recurrence_backward(params, x, cache.h, direct)
 
 
 def _backward(p, cache: Cache, x, y) -> dict[str, np.ndarray]:
@@ -392,7 +375,7 @@ def path_sum_grads(
             s = r @ attention_jacobian(cache, t, m)  # dJ_t/dh_m along h_m -> Z_t
             P = np.eye(n)  # dh_m/dh_k, k = m: empty product
             for k in range(m, 0, -1):
-                ds = (s @ P) * (1.0 - h[k] ** 2)  # times d+h_k/dtheta
+                ds = (s @ P) * dtanh(h[k])  # times d+h_k/dtheta
                 grads["W"] += np.outer(ds, h[k - 1])
                 grads["U"] += np.outer(ds, x[k - 1])
                 grads["b"] += ds
@@ -440,7 +423,7 @@ def path_terms(
                 s = s @ rnn.step_jacobian(W, h[a])
             elif a != b:
                 raise ValueError(f"dh_{a}/dh_{b} is not a one-step factor")
-        ds = s * (1.0 - h[k] ** 2)
+        ds = s * dtanh(h[k])
         out["W"] += np.outer(ds, h[k - 1])
         out["U"] += np.outer(ds, x[k - 1])
         out["b"] += ds

@@ -21,9 +21,9 @@ Shapes: ``W_*a`` (n_a, n_a), ``W_*x`` (n_x, n_a), ``b_*`` (n_a,), ``W_ya`` (n_a,
 Backward (``da[t]``, ``dc[t]`` are the total gradients of J in a⁽ᵗ⁾, c⁽ᵗ⁾; gradients
 in denominator layout, i.e. with the shape of the variable)::
 
-    dz_y = yhat - e_y                                                  (without f: f = 1)
+    dz_y = yhat - e_y
     da   = W_ya dz_y + sum_{* in f,u,o,c} W_*a dz_*⁽ᵗ⁺¹⁾           (zero at t = T)
-    dc   = da o o o (1 - tanh²c) + f⁽ᵗ⁺¹⁾ o dc⁽ᵗ⁺¹⁾
+    dc   = da o o o (1 - tanh²c) + f⁽ᵗ⁺¹⁾ o dc⁽ᵗ⁺¹⁾                    (carousel: f = 1)
     dz_o = da o tanh(c) o o (1 - o)        dz_u = dc o c~ o u (1 - u)
     dz_f = dc o c_prev o f (1 - f)         dz_c = dc o u o (1 - c~²)
     dW_*a = sum_t a_prev dz_*^T    dW_*x = sum_t x_t dz_*^T    db_* = sum_t dz_*
@@ -195,7 +195,7 @@ def example(n_x: int = 3, n_a: int = 5, n_y: int = 4, T: int = 7, seed: int = 0)
     """The book's worked example: ``(params, x, y, {"a0": a0, "c0": c0})``, seeded, with
     distinct sizes (so that a transposed or misindexed formula cannot pass), forget-gate
     bias 0.5 and non-zero initial states."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, 1])  # a stream of its own: x is not a copy of W
     params = init_params(n_x, n_a, n_y, seed=seed, forget_bias=0.5)
     x = rng.standard_normal((T, n_x))
     y = rng.integers(0, n_y, T)
@@ -217,9 +217,27 @@ def sizes(params) -> tuple[int, int, int]:
     return n["n_x"], n["n_a"], n["n_y"]
 
 
-def validated(params, x, y, a0, c0, allow_complex: bool):
+def validated(
+    params,
+    x,
+    y,
+    a0,
+    c0,
+    allow_complex: bool,
+    *,
+    labels: bool = True,
+    batch: bool = False,
+):
     """Check everything the model takes (names, shapes, dtypes, finite values, labels);
-    returns the arrays. ``y = None`` skips the labels, a missing state is zeros."""
+    returns the arrays. ``labels=False``: no labels (``y`` is None); a missing state is
+    zeros; ``batch=True`` takes a batch, x (T, B, n_x)."""
+    if labels and y is None:
+        raise ValueError("y, the labels (one class index per step), is required")
+    if np.ndim(x) == 3 and not batch:
+        raise ValueError(
+            f"x has shape {np.shape(x)}: a sequence is (T, n_x); a batch (T, B, n_x) goes to "
+            "batch_loss_and_grads"
+        )
     p, n = _params(params, allow_complex)
     x, y = validate.sequence(x, y, n["n_x"], n["n_y"], allow_complex)
     dtype = np.result_type(*p.values(), x)
@@ -376,6 +394,7 @@ class Cache:
 
     @property
     def h(self) -> np.ndarray:
+        """The hidden states a⁽ᵗ⁾, under the name every model's cache uses."""
         return self.a
 
     def step(self, t: int, x) -> StepCache:
@@ -419,7 +438,9 @@ def _forward(p, x, a0, c0, t_node=None, replace=None) -> Cache:
 
 def forward(params, x, a0=None, c0=None) -> Cache:
     """Run eq. 1 to 12 over the whole sequence (complex-safe); returns a :class:`Cache`."""
-    p, x, _, a0, c0 = validated(params, x, None, a0, c0, allow_complex=True)
+    p, x, _, a0, c0 = validated(
+        params, x, None, a0, c0, allow_complex=True, labels=False
+    )
     return _forward(p, x, a0, c0)
 
 
@@ -560,7 +581,31 @@ def bptt(params, cache: Cache, x, y) -> Backward:
     Checked as ``lstm-bptt-da``, ``lstm-bptt-db``, ``lstm-bptt-dc``, ``lstm-bptt-dz``,
     ``lstm-bptt-dzy`` (lstm/bptt)."""
     p, x, y, _, _ = validated(params, x, y, None, None, allow_complex=False)
-    return _bptt(p, cache, x, y)
+    return _bptt(p, _cache(p, cache, x), x, y)
+
+
+def _cache(p, cache, x) -> Cache:
+    """The forward pass a backward pass is given, checked against ``x`` and ``p``: the
+    shapes, float64, finite values, and f = 1 for parameters without a forget gate."""
+    if not isinstance(cache, Cache):
+        raise ValueError(
+            f"cache must be the Cache of lstm.forward, got {type(cache).__name__}"
+        )
+    n_a, n_y = p["W_ya"].shape
+    lead = x.shape[:-1]
+    for name in ("a", "c"):
+        validate.array(
+            getattr(cache, name), f"cache.{name}", (lead[0] + 1, *lead[1:], n_a)
+        )
+    for name in ("f", "u", "o", "c_tilde"):
+        validate.array(getattr(cache, name), f"cache.{name}", (*lead, n_a))
+    validate.array(cache.y_hat, "cache.y_hat", (*lead, n_y))
+    if not _has_forget_gate(p) and not np.all(cache.f == 1.0):
+        raise ValueError(
+            "cache.f is not 1: the cache is of an LSTM with a forget gate, "
+            "the parameters are the carousel's"
+        )
+    return cache
 
 
 def backward(params, cache: Cache, x, y) -> dict[str, np.ndarray]:
@@ -592,7 +637,7 @@ def batch_loss_and_grads(params, x, y, a0=None, c0=None):
     ``y_hat`` (T, B, n_y). The same lines as :func:`loss_and_grads`, on rows.
 
     Checked as ``van-batch-grads`` (vanishing/experiments)."""
-    p, x, y, a0, c0 = validated(params, x, y, a0, c0, allow_complex=False)
+    p, x, y, a0, c0 = validated(params, x, y, a0, c0, allow_complex=False, batch=True)
     if x.ndim != 3:
         raise ValueError(f"x must be a batch (T, B, n_x), got shape {x.shape}")
     cache = _forward(p, x, a0, c0)

@@ -34,6 +34,7 @@ __all__ = [
     "sizes",
     "validated",
     "states",
+    "recurrence_backward",
     "forward",
     "loss",
     "backward",
@@ -74,7 +75,7 @@ def init_params(
 def example(n_x: int = 3, n_h: int = 5, n_y: int = 4, T: int = 7, seed: int = 0):
     """A seeded problem ``(params, x, y, {"h0": h0})`` with distinct sizes (so that a
     transposed formula cannot pass) and a non-zero initial state."""
-    rng = np.random.default_rng(seed + 1)
+    rng = np.random.default_rng(seed + 1)  # not the parameters' stream
     return (
         init_params(n_x, n_h, n_y, seed=seed),
         rng.standard_normal((T, n_x)),
@@ -89,9 +90,19 @@ def sizes(params) -> tuple[int, int, int]:
     return n["n_x"], n["n_h"], n["n_y"]
 
 
-def validated(params, x, y, h0, allow_complex: bool):
+def validated(
+    params, x, y, h0, allow_complex: bool, *, labels: bool = True, batch: bool = False
+):
     """Check everything the model takes (names, shapes, dtypes, finite values, labels);
-    returns the arrays. ``y = None`` skips the labels, a missing state is zeros."""
+    returns the arrays. ``labels=False``: no labels (``y`` is None); a missing state is
+    zeros; ``batch=True`` takes a batch, x (T, B, n_x)."""
+    if labels and y is None:
+        raise ValueError("y, the labels (one class index per step), is required")
+    if np.ndim(x) == 3 and not batch:
+        raise ValueError(
+            f"x has shape {np.shape(x)}: a sequence is (T, n_x); a batch (T, B, n_x) goes to "
+            "batch_loss_and_grads"
+        )
     p, n = validate.params(params, SHAPES, allow_complex)
     x, y = validate.sequence(x, y, n["n_x"], n["n_y"], allow_complex)
     dtype = np.result_type(*p.values(), x)
@@ -126,7 +137,7 @@ def states(params, x, h0=None) -> np.ndarray:
     ``h[0] = h0`` (0 if None); the output parameters ``V, c`` may be left out.
     Complex-safe. The attention RNN and the vanishing-gradient chapter run it too."""
     full = {"V": np.zeros((1, np.shape(params["W"])[0])), "c": np.zeros(1), **params}
-    p, x, _, h0 = validated(full, x, None, h0, allow_complex=True)
+    p, x, _, h0 = validated(full, x, None, h0, allow_complex=True, labels=False)
     return _states(p, x, h0)
 
 
@@ -138,7 +149,7 @@ def _forward(p, x, h0) -> Cache:
 
 def forward(params, x, h0=None) -> Cache:
     """The recurrence over the whole sequence, then the outputs (complex-safe)."""
-    p, x, _, h0 = validated(params, x, None, h0, allow_complex=True)
+    p, x, _, h0 = validated(params, x, None, h0, allow_complex=True, labels=False)
     return _forward(p, x, h0)
 
 
@@ -150,33 +161,67 @@ def loss(params, x, y, h0=None):
     return np.sum(label_losses(_forward(p, x, h0).z_y, y))
 
 
-def _backward(p, cache: Cache, x, y) -> dict[str, np.ndarray]:
-    W, V, h = p["W"], p["V"], cache.h
-    g = output_error(cache.y_hat, y)  # g_t = ŷ_t - e_{y_t}
+def _recurrence_backward(p, x, h, direct):
+    T = x.shape[0]
+    delta, ds = np.zeros(h.shape), np.zeros(h.shape)  # ds[t]: step t's pre-activation
+    delta[T] = direct[T]
+    for t in range(T, 0, -1):
+        ds[t] = dtanh(h[t]) * delta[t]
+        delta[t - 1] = direct[t - 1] + ds[t] @ p["W"]  # direct + W^T ds_t
     grads = {
-        "W": np.zeros_like(W),
-        "U": np.zeros_like(p["U"]),
-        "b": np.zeros_like(p["b"]),
-        "V": outer_sum(g, h[1:]),
-        "c": sum_rows(g),
+        "W": outer_sum(ds[1:], h[:-1]),  # sum_t ds_t h_{t-1}^T
+        "U": outer_sum(ds[1:], x),  # sum_t ds_t x_t^T
+        "b": sum_rows(ds[1:]),
+        "h0": delta[0],
     }
-    ds_next = np.zeros_like(h[0])
-    for t in range(x.shape[0], 0, -1):
-        dh = g[t - 1] @ V + ds_next @ W  # V^T g_t + W^T ds_{t+1}
-        ds = dtanh(h[t]) * dh
-        grads["W"] += outer_sum(ds, h[t - 1])
-        grads["U"] += outer_sum(ds, x[t - 1])
-        grads["b"] += sum_rows(ds)
-        ds_next = ds
-    grads["h0"] = ds_next @ W
-    return grads
+    return grads, delta
+
+
+def recurrence_backward(params, x, h, direct):
+    """The recurrence in reverse, given ``direct[t]`` = d+J/dh_t, the gradient reaching
+    each state other than through the next step (from this model's output, or from the
+    attention RNN's attention)::
+
+        delta_T = direct_T,  ds_t = (1 - h_t^2) o delta_t,  delta_{t-1} = direct_{t-1} + W^T ds_t
+        dW = sum_t ds_t h_{t-1}^T,  dU = sum_t ds_t x_t^T,  db = sum_t ds_t,  dh0 = delta_0
+
+    ``h`` and ``direct`` are (T+1, n_h), or (T+1, B, n_h) for a batch. Returns
+    ``(grads, delta)``: the gradients of ``W, U, b, h0`` and ``delta[t]`` = dJ/dh_t."""
+    full = {"V": np.zeros((1, np.shape(params["W"])[0])), "c": np.zeros(1), **params}
+    p, n = validate.params(full, SHAPES)
+    x = validate.sequence(x, None, n["n_x"], None)[0]
+    shape = (x.shape[0] + 1, *x.shape[1:-1], n["n_h"])
+    h = validate.array(h, "h", shape)
+    direct = validate.array(direct, "direct", shape)
+    return _recurrence_backward(p, x, h, direct)
+
+
+def _backward(p, cache: Cache, x, y) -> dict[str, np.ndarray]:
+    g = output_error(cache.y_hat, y)  # g_t = ŷ_t - e_{y_t}
+    direct = np.zeros(cache.h.shape)
+    direct[1:] = g @ p["V"]  # V^T g_t: the output's gradient in h_t
+    grads, _ = _recurrence_backward(p, x, cache.h, direct)
+    return {**grads, "V": outer_sum(g, cache.h[1:]), "c": sum_rows(g)}
+
+
+def _cache(cache, x, n) -> Cache:
+    """The forward pass a backward pass is given, checked against ``x`` and the sizes."""
+    if not isinstance(cache, Cache):
+        raise ValueError(
+            f"cache must be the Cache of rnn.forward, got {type(cache).__name__}"
+        )
+    lead = x.shape[:-1]
+    validate.array(cache.h, "cache.h", (lead[0] + 1, *lead[1:], n["n_h"]))
+    validate.array(cache.y_hat, "cache.y_hat", (*lead, n["n_y"]))
+    return cache
 
 
 def backward(params, cache: Cache, x, y) -> dict[str, np.ndarray]:
     """Reverse-mode accumulation through time (the equations in the module docstring):
     the gradient of every parameter and of ``h0``."""
     p, x, y, _ = validated(params, x, y, None, allow_complex=False)
-    return _backward(p, cache, x, y)
+    n = dict(zip(("n_x", "n_h", "n_y"), sizes(p), strict=True))
+    return _backward(p, _cache(cache, x, n), x, y)
 
 
 def loss_and_grads(params, x, y, h0=None) -> tuple[float, dict[str, np.ndarray]]:
@@ -195,7 +240,7 @@ def batch_loss_and_grads(params, x, y, h0=None):
     ``y_hat`` (T, B, n_y): the same lines as :func:`loss_and_grads`, on rows.
 
     Checked as ``van-batch-grads`` (vanishing/experiments)."""
-    p, x, y, h0 = validated(params, x, y, h0, allow_complex=False)
+    p, x, y, h0 = validated(params, x, y, h0, allow_complex=False, batch=True)
     if x.ndim != 3:
         raise ValueError(f"x must be a batch (T, B, n_x), got shape {x.shape}")
     cache = _forward(p, x, h0)
