@@ -609,8 +609,10 @@ def bptt(params, cache: Cache, x, y) -> Backward:
     """Back-propagation through time, chaining the step's backward pass from t = T to 1;
     the whole record (:class:`Backward`).
 
-    Checked as ``lstm-bptt-da``, ``lstm-bptt-db``, ``lstm-bptt-dc``, ``lstm-bptt-dz``,
-    ``lstm-bptt-dzy`` (lstm/bptt)."""
+    Checked as ``lstm-bptt-dzy``, ``lstm-bptt-da``, ``lstm-bptt-dGo``, ``lstm-bptt-dc``,
+    ``lstm-bptt-dGu-dct-dGf``, ``lstm-bptt-dz``, ``lstm-bptt-db`` (lstm/bptt); the total
+    gradient in a⁽ᵗ⁾ that the block at step t is given, ``lstm-step-da``
+    (lstm/backward-step)."""
     p, x, y, _, _ = validated(params, x, y, None, None, allow_complex=False)
     return _bptt(p, cache, x, y)
 
