@@ -129,6 +129,47 @@ def test_chaining_cell_backward_one_step_at_a_time_equals_loss_and_grads(problem
     np.testing.assert_allclose(dc_next, grads["c0"], rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize(
+    "node, field",
+    [
+        ("o", "dGo"),
+        ("c", "dc"),
+        ("u", "dGu"),
+        ("c_tilde", "dct"),
+        ("f", "dGf"),
+        ("z_f", "dz_f"),
+        ("z_u", "dz_u"),
+        ("z_o", "dz_o"),
+        ("z_c", "dz_c"),
+    ],
+)
+def test_the_step_record_is_the_gradient_in_each_quantity_of_the_step(
+    problem, node, field
+):
+    """cell_backward's record and bptt's rows, at step 3, against the complex step."""
+    params, x, y, a0, c0 = problem
+    cache = lstm.forward(params, x, a0, c0)
+    bw = lstm.bptt(params, cache, x, y)
+    t = 3
+    step = lstm.cell_backward(
+        params, bw.da[t - 1], cache.f[t] * bw.dc[t], cache.step(t, x)
+    )
+    num = lstm.step_grad(params, x, y, t, node, a0, c0, "complex-step")
+    check(f"step record {field}", getattr(step, field), num)
+    check(f"bptt record {field}", getattr(bw, field)[t - 1], num)
+
+
+def test_without_a_forget_gate_the_record_has_no_forget_gate_gradients(problem):
+    params, x, y, a0, c0 = problem
+    cec = lstm.init_params(N_X, N_A, N_Y, seed=1, forget_gate=False)
+    cache = lstm.forward(cec, x, a0, c0)
+    bw = lstm.bptt(cec, cache, x, y)
+    assert bw.dGf is None and bw.dz_f is None
+    step = lstm.cell_backward(cec, bw.da[0], np.zeros(N_A), cache.step(T, x))
+    assert step.dGf is None and step.dz_f is None
+    np.testing.assert_array_equal(step.dc_prev, step.dc)  # f = 1: passed on unchanged
+
+
 def test_step_loss_with_the_computed_value_is_the_loss(problem):
     params, x, y, a0, c0 = problem
     cache = lstm.forward(params, x, a0, c0)

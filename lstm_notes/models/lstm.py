@@ -23,9 +23,11 @@ in denominator layout, i.e. with the shape of the variable)::
 
     dz_y = yhat - e_y
     da   = W_ya dz_y + sum_{* in f,u,o,c} W_*a dz_*⁽ᵗ⁺¹⁾           (zero at t = T)
+    dGo  = da o tanh(c)                                                (output gate)
     dc   = da o o o (1 - tanh²c) + f⁽ᵗ⁺¹⁾ o dc⁽ᵗ⁺¹⁾                    (carousel: f = 1)
-    dz_o = da o tanh(c) o o (1 - o)        dz_u = dc o c~ o u (1 - u)
-    dz_f = dc o c_prev o f (1 - f)         dz_c = dc o u o (1 - c~²)
+    dGu  = dc o c~          dct = dc o u          dGf = dc o c_prev    (u, c~, f)
+    dz_o = dGo o o (1 - o)                 dz_u = dGu o u (1 - u)
+    dz_f = dGf o f (1 - f)                 dz_c = dct o (1 - c~²)
     dW_*a = sum_t a_prev dz_*^T    dW_*x = sum_t x_t dz_*^T    db_* = sum_t dz_*
     dW_ya = sum_t a dz_y^T         db_y = sum_t dz_y
     dx_t  = sum_* W_*x dz_*        da0 = sum_* W_*a dz_*⁽¹⁾    dc0 = f⁽¹⁾ o dc⁽¹⁾
@@ -45,14 +47,15 @@ API (that of the other models, DESIGN.md section 4)::
     cache = forward(params, x, a0=None, c0=None)                    # Cache: a (= h), c, ...
     grads = backward(params, cache, x, y)                           # params + a0, c0
     loss, grads = loss_and_grads(params, x, y, a0=None, c0=None)
-    record = bptt(params, cache, x, y)                              # da, dc, dz_* per step
+    record = bptt(params, cache, x, y)                  # da, dGo, dc, ..., dz_* per step
     a, c, step = cell_forward(params, x_t, a_prev, c_prev)          # one step
-    step_grads, da_prev, dc_prev, dx_t = cell_backward(params, da, dc, step)
+    back = cell_backward(params, da, dc, step)          # StepBackward: dGo, dc, ..., dz_*
+    step_grads, da_prev, dc_prev, dx_t = back           # ... unpacks as its four results
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -94,6 +97,8 @@ __all__ = [
     "Cache",
     "StepCache",
     "Backward",
+    "GateGradients",
+    "StepBackward",
 ]
 
 PARAM_NAMES = (
@@ -331,49 +336,110 @@ def cell_forward(params, x_t, a_prev, c_prev):
     return cache.a, cache.c, cache
 
 
-def _cell_backward(p, da, dc, s: StepCache):
-    """:func:`cell_backward`, also returning the step's ``dz`` (per gate) and total ``dc``."""
+@dataclass(kw_only=True)
+class GateGradients:
+    """The gradients in the quantities of a step, in the order the computation graph is
+    walked back: ``da`` the total in a⁽ᵗ⁾, ``dGo`` the output gate's, ``dc`` the total in
+    c⁽ᵗ⁾ (from a⁽ᵗ⁾ and from step t+1), ``dGu``, ``dct``, ``dGf`` the update gate's, the
+    candidate's and the forget gate's, ``dz_f, dz_u, dz_o, dz_c`` the pre-activations'
+    (``dGf`` and ``dz_f`` are None without a forget gate). One step's are (n_a,)
+    (:class:`StepBackward`), a sequence's (T, n_a) with step t at row t-1
+    (:class:`Backward`)."""
+
+    da: np.ndarray
+    dGo: np.ndarray
+    dc: np.ndarray
+    dGu: np.ndarray
+    dct: np.ndarray
+    dGf: np.ndarray | None
+    dz_f: np.ndarray | None
+    dz_u: np.ndarray
+    dz_o: np.ndarray
+    dz_c: np.ndarray
+
+
+@dataclass(kw_only=True)
+class StepBackward(GateGradients):
+    """The backward pass of one step (:func:`cell_backward`): the gradients in its
+    quantities (:class:`GateGradients`, each (n_a,); ``da`` is the one it was given), then
+    what the step returns: ``step_grads`` (its contributions to ``W_*a``, ``W_*x``,
+    ``b_*``), ``da_prev`` and ``dc_prev`` (what flows back to a⁽ᵗ⁻¹⁾ and c⁽ᵗ⁻¹⁾ through
+    step t) and ``dx``. Unpacks as ``step_grads, da_prev, dc_prev, dx``."""
+
+    step_grads: dict
+    da_prev: np.ndarray
+    dc_prev: np.ndarray
+    dx: np.ndarray
+
+    def __iter__(self):
+        return iter((self.step_grads, self.da_prev, self.dc_prev, self.dx))
+
+
+def _cell_backward(p, da, dc_next, s: StepCache) -> StepBackward:
+    """:func:`cell_backward` without the validation; line by line the backward pass
+    through eq. 10, 9, then 2, 4, 6, 8, then 1, 3, 5, 7 of source 001."""
+    forget = _has_forget_gate(p)
     tanh_c = np.tanh(s.c)
-    dc = dc + da * s.o * dtanh(tanh_c)  # 3.4, both components
+    dGo = da * tanh_c  # a = tanh(c) o Γ_o
+    dc = dc_next + da * s.o * dtanh(tanh_c)  # ... and from step t+1
+    dGu, dct = dc * s.c_tilde, dc * s.u  # c = Γ_u o c~ + Γ_f o c_prev
+    dGf = dc * s.c_prev if forget else None
     dz = {
-        "f": dc * s.c_prev * dsigmoid(s.f),  # 3.6, 3.8
-        "u": dc * s.c_tilde * dsigmoid(s.u),  # 3.6, 3.7
-        "o": da * tanh_c * dsigmoid(s.o),  # 3.4, 3.5
-        "c": dc * s.u * dtanh(s.c_tilde),  # 3.6, 3.9
+        "u": dGu * dsigmoid(s.u),
+        "o": dGo * dsigmoid(s.o),
+        "c": dct * dtanh(s.c_tilde),
     }
+    if forget:
+        dz["f"] = dGf * dsigmoid(s.f)
     gates = _gates(p)
     step_grads = {}
     for g in gates:
         step_grads[f"W_{g}a"] = outer_sum(s.a_prev, dz[g])
         step_grads[f"W_{g}x"] = outer_sum(s.x, dz[g])
         step_grads[f"b_{g}"] = sum_rows(dz[g])
-    da_prev = sum(dz[g] @ p[f"W_{g}a"].T for g in gates)  # 3.10: sum W_ga dz_g
-    dx = sum(dz[g] @ p[f"W_{g}x"].T for g in gates)  # 3.10: sum W_gx dz_g
-    dc_prev = dc * s.f  # 3.6
-    return step_grads, da_prev, dc_prev, dx, {g: dz[g] for g in gates}, dc
+    return StepBackward(
+        da=da,
+        dGo=dGo,
+        dc=dc,
+        dGu=dGu,
+        dct=dct,
+        dGf=dGf,
+        dz_f=dz.get("f"),
+        dz_u=dz["u"],
+        dz_o=dz["o"],
+        dz_c=dz["c"],
+        step_grads=step_grads,
+        da_prev=sum(dz[g] @ p[f"W_{g}a"].T for g in gates),  # sum_* W_*a dz_*
+        dc_prev=dc * s.f,  # Γ_f o dc
+        dx=sum(dz[g] @ p[f"W_{g}x"].T for g in gates),  # sum_* W_*x dz_*
+    )
 
 
-def cell_backward(params, da, dc, cache: StepCache):
+def cell_backward(params, da, dc, cache: StepCache) -> StepBackward:
     """The backward pass of one step (source 001, sections 3.4 to 3.10).
 
     ``da`` (n_a,) is the total gradient of J in a⁽ᵗ⁾ (from the output at step t and from
     step t+1); ``dc`` (n_a,) is the gradient reaching c⁽ᵗ⁾ from step t+1
     (``f⁽ᵗ⁺¹⁾ o dc⁽ᵗ⁺¹⁾``, zero at t = T). The path c⁽ᵗ⁾ -> a⁽ᵗ⁾ is added here.
 
-    Returns ``(step_grads, da_prev, dc_prev, dx)``: ``step_grads`` holds this step's
-    contributions to ``W_*a``, ``W_*x``, ``b_*`` for every gate (each with its
-    parameter's shape); ``da_prev`` (n_a,) is the part of the gradient in a⁽ᵗ⁻¹⁾ that flows
-    through step t's gates, ``dc_prev`` (n_a,) the gradient reaching c⁽ᵗ⁻¹⁾ from step t,
-    ``dx`` (n_x,) the gradient in x⁽ᵗ⁾.
+    Returns a :class:`StepBackward`, which unpacks as ``(step_grads, da_prev, dc_prev,
+    dx)``: ``step_grads`` holds this step's contributions to ``W_*a``, ``W_*x``, ``b_*``
+    for every gate (each with its parameter's shape); ``da_prev`` (n_a,) is the part of
+    the gradient in a⁽ᵗ⁻¹⁾ that flows through step t's gates, ``dc_prev`` (n_a,) the
+    gradient reaching c⁽ᵗ⁻¹⁾ from step t, ``dx`` (n_x,) the gradient in x⁽ᵗ⁾; its other
+    fields are the gradients in the step's gates, candidate, cell state and
+    pre-activations.
 
-    Checked as ``lstm-step-dWa``, ``lstm-step-dWoa``, ``lstm-step-dWox``,
-    ``lstm-step-dWx``, ``lstm-step-daprev``, ``lstm-step-db``, ``lstm-step-dbo``,
-    ``lstm-step-dcprev``, ``lstm-step-dx`` (lstm/backward-step).
+    Checked as ``lstm-step-dGo``, ``lstm-step-dc``, ``lstm-step-dzo``,
+    ``lstm-step-dWoa``, ``lstm-step-dWox``, ``lstm-step-dbo``, ``lstm-step-dGu``,
+    ``lstm-step-dct``, ``lstm-step-dGf``, ``lstm-step-dcprev``, ``lstm-step-dzu``,
+    ``lstm-step-dzf``, ``lstm-step-dzc``, ``lstm-step-dWa``, ``lstm-step-dWx``,
+    ``lstm-step-db``, ``lstm-step-daprev``, ``lstm-step-dx`` (lstm/backward-step).
     """
     p, n = _params(params, allow_complex=False)
     da = validate.array(da, "da", (n["n_a"],))
     dc = validate.array(dc, "dc", (n["n_a"],))
-    return _cell_backward(p, da, dc, cache)[:4]
+    return _cell_backward(p, da, dc, cache)
 
 
 @dataclass
@@ -522,64 +588,52 @@ def numeric_grad(params, x, y, name, a0=None, c0=None, method: str = "central"):
     return _grad_fn(method)(J, point[name])
 
 
-@dataclass
-class Backward:
-    """The backward pass over a sequence: ``grads`` (every parameter, ``a0``, ``c0``) and,
-    at row t-1 for step t, the total gradients ``da`` and ``dc`` in a⁽ᵗ⁾ and c⁽ᵗ⁾ (T, n_a),
-    the gate pre-activation gradients ``dz_f, dz_u, dz_o, dz_c`` (T, n_a; ``dz_f`` is None
-    without a forget gate), ``dz_y`` (T, n_y) and ``dx`` (T, n_x)."""
+@dataclass(kw_only=True)
+class Backward(GateGradients):
+    """The backward pass over a sequence: ``grads`` (every parameter, ``a0``, ``c0``),
+    and at row t-1 for step t the gradients in the step's quantities
+    (:class:`GateGradients`, each (T, n_a)), ``dz_y`` (T, n_y) and ``dx`` (T, n_x)."""
 
     grads: dict
-    da: np.ndarray
-    dc: np.ndarray
-    dz_f: np.ndarray | None
-    dz_u: np.ndarray
-    dz_o: np.ndarray
-    dz_c: np.ndarray
     dz_y: np.ndarray
     dx: np.ndarray
 
 
 def _bptt(p, cache: Cache, x, y) -> Backward:
     T, state = x.shape[0], cache.a.shape[1:]
-    gates = _gates(p)
     grads = {k: np.zeros_like(v) for k, v in p.items()}
-    out = {k: np.zeros((T, *state)) for k in ("da", "dc")}
-    dz_all = {g: np.zeros((T, *state)) for g in gates}
+    record = {
+        k: None
+        if k in ("dGf", "dz_f") and not _has_forget_gate(p)
+        else np.zeros((T, *state))
+        for k in (f.name for f in fields(GateGradients))
+    }
     dz_y = output_error(cache.y_hat, y)  # eq. 11, 12 with J
     dx = np.zeros(x.shape)
     da_next, dc_next = np.zeros(state), np.zeros(state)
     for t in range(T, 0, -1):
         da = dz_y[t - 1] @ p["W_ya"].T + da_next  # 3.3: Comp-2 + Comp-1
-        step, da_next, dc_next, dx[t - 1], dz, dc = _cell_backward(
-            p, da, dc_next, cache.step(t, x)
-        )
-        for k, v in step.items():
+        step = _cell_backward(p, da, dc_next, cache.step(t, x))
+        for k, v in step.step_grads.items():
             grads[k] += v
-        out["da"][t - 1], out["dc"][t - 1] = da, dc
-        for g in gates:
-            dz_all[g][t - 1] = dz[g]
+        for k, rows in record.items():
+            if rows is not None:
+                rows[t - 1] = getattr(step, k)
+        da_next, dc_next, dx[t - 1] = step.da_prev, step.dc_prev, step.dx
     grads["W_ya"] = outer_sum(cache.a[1:], dz_y)
     grads["b_y"] = sum_rows(dz_y)
     grads["a0"], grads["c0"] = da_next, dc_next
-    return Backward(
-        grads,
-        dz_f=dz_all.get("f"),
-        dz_u=dz_all["u"],
-        dz_o=dz_all["o"],
-        dz_c=dz_all["c"],
-        dz_y=dz_y,
-        dx=dx,
-        **out,
-    )
+    return Backward(grads=grads, dz_y=dz_y, dx=dx, **record)
 
 
 def bptt(params, cache: Cache, x, y) -> Backward:
     """Back-propagation through time, chaining the step's backward pass from t = T to 1;
     the whole record (:class:`Backward`).
 
-    Checked as ``lstm-bptt-da``, ``lstm-bptt-db``, ``lstm-bptt-dc``, ``lstm-bptt-dz``,
-    ``lstm-bptt-dzy`` (lstm/bptt)."""
+    Checked as ``lstm-bptt-dzy``, ``lstm-bptt-da``, ``lstm-bptt-dGo``, ``lstm-bptt-dc``,
+    ``lstm-bptt-dGu-dct-dGf``, ``lstm-bptt-dz``, ``lstm-bptt-db`` (lstm/bptt); the total
+    gradient in a⁽ᵗ⁾ that the block at step t is given, ``lstm-step-da``
+    (lstm/backward-step)."""
     p, x, y, _, _ = validated(params, x, y, None, None, allow_complex=False)
     return _bptt(p, _cache(p, cache, x), x, y)
 
