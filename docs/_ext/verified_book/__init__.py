@@ -7,11 +7,21 @@ conf.py names this package once; ``setup`` sets up its parts, one concern each:
 - ``rebuild``: when pages run again (digest of lstm_notes, failed pages, report pages);
 - ``records``: the checks' JSON records, and where each labelled equation is;
 - ``report``: the verification report on its pages and the failures in the terminal;
+- ``check_lines``: the checks' printed lines as short lines linked to their equations,
+  the full record on demand;
 - ``citing``: the cite page's BibTeX entries;
 - ``site_tweaks``: MathJax shipped with the site, social tags, math in link titles.
 """
 
-PARTS = ["computed_config", "rebuild", "records", "report", "citing", "site_tweaks"]
+PARTS = [
+    "computed_config",
+    "rebuild",
+    "records",
+    "report",
+    "check_lines",
+    "citing",
+    "site_tweaks",
+]
 
 
 def setup(app):
