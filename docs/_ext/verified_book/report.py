@@ -296,7 +296,8 @@ def report_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
         rows = [
             [
                 _link(app, fromdoc, r),
-                METHOD_NAMES[r["method"]],
+                METHOD_NAMES[r["method"]]
+                + (f" against {r['against']}" if r.get("against") else ""),
                 r["entries"],
                 f"{r['max_abs']:.1e}",
                 f"{r['max_rel']:.1e}",
