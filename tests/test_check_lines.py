@@ -151,7 +151,7 @@ def test_blocks_a_cell_printed_in_several_flushes_are_read_as_one(capsys):
     assert [cell[0].astext(), cell[2].astext()] == ["before", "after"]
     (line,) = cell[1].findall(check_line)
     assert line.astext().startswith("✓ t-a ×2 against a second exact form")
-    assert len(list(cell[1].findall(nodes.list_item))) == 2
+    assert len(list(cell[1].findall(nodes.row))) == 3  # the headers and two checks
     assert len(list(cell[1].findall(check_record))) == 1
 
 
@@ -266,16 +266,26 @@ def test_the_full_record_is_there_closed(tiny_site):
         re.S,
     )
     assert record, "no full record"
-    items = [_text(li) for li in re.findall(r"<li>(.*?)</li>", record.group(1), re.S)]
-    assert len(items) == 4  # two checks, as written and corrected
-    assert re.fullmatch(
-        r"t-second: central differences, 6 entries, max abs error \S+, max rel error "
-        r"\S+, tolerance \|a − n\| ≤ 1e-08 \+ 1e-06·\|n\|: passes",
-        items[0],
-    ), items[0]
-    assert items[2].startswith("t-first as written: two exact forms") and items[
-        2
-    ].endswith(": fails")
+    body = re.search(r"<tbody>(.*?)</tbody>", record.group(1), re.S)
+    assert body, "the full record has no table"
+    rows = [
+        [_text(td).strip() for td in re.findall(r"<td>(.*?)</td>", tr, re.S)]
+        for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", body.group(1), re.S)
+    ]
+    assert len(rows) == 4  # two checks, as written and corrected
+    label, method, entries, max_abs, max_rel, tolerance, status = rows[0]
+    assert (label, method, entries, status) == (
+        "t-second",
+        "central differences",
+        "6",
+        "passes",
+    )
+    assert re.fullmatch(r"\d\.\de-\d\d", max_abs) and re.fullmatch(
+        r"\d\.\de-\d\d", max_rel
+    )
+    assert tolerance == "1e-08 + 1e-06·|n|"
+    assert rows[2][0] == "t-first (as written)" and rows[2][-1] == "fails"
+    assert rows[3][0] == "t-first (corrected)" and rows[3][-1] == "passes"
 
 
 @pytest.mark.build

@@ -27,6 +27,7 @@ from lstm_notes.checking.check import parse_short_line
 from lstm_notes.checking.numdiff import METHOD_NAMES
 
 from .records import equation_of
+from .report import _table
 
 #: What a check was compared against, as the short line says it.
 AGAINST = {
@@ -67,20 +68,35 @@ def against(rec: dict) -> str:
     return AGAINST[rec["method"]]
 
 
-def full_record(rec: dict) -> str:
-    """Every figure of one printed line, in words."""
-    head = rec["label"] + (f" {rec['role']}" if rec["role"] else "")
+#: The columns of the full record, one row per printed line.
+RECORD_HEADERS = [
+    "label",
+    "method",
+    "entries",
+    "max abs",
+    "max rel",
+    "tolerance",
+    "status",
+]
+
+
+def record_row(rec: dict) -> list[str]:
+    """Every figure of one printed line, as a row of the full record."""
+    head = rec["label"] + (f" ({rec['role']})" if rec["role"] else "")
     how = METHOD_NAMES[rec["method"]]
     if rec["against"]:
         how += f" against {rec['against']}"
     if "reason" in rec:
-        return f"{head}: {how}: {rec['reason']}"
-    return (
-        f"{head}: {how}, {rec['entries']} entr{'y' if rec['entries'] == 1 else 'ies'}, "
-        f"max abs error {rec['max_abs']:.1e}, max rel error {rec['max_rel']:.1e}, "
-        f"tolerance |a − n| ≤ {rec['atol']:.0e} + {rec['rtol']:.0e}·|n|: "
-        f"{'passes' if rec['passed'] else 'fails'}"
-    )
+        return [head, how, "", "", "", "", f"fails: {rec['reason']}"]
+    return [
+        head,
+        how,
+        str(rec["entries"]),
+        f"{rec['max_abs']:.1e}",
+        f"{rec['max_rel']:.1e}",
+        f"{rec['atol']:.0e} + {rec['rtol']:.0e}·|n|",
+        "passes" if rec["passed"] else "fails",
+    ]
 
 
 def group(records: list[dict]) -> list[list[dict]]:
@@ -103,8 +119,9 @@ def group(records: list[dict]) -> list[list[dict]]:
     return groups
 
 
-def _num(x: float) -> nodes.inline:
-    return nodes.inline(text=short_number(x), classes=["check-num"])
+def _num(x: float, words: str = "") -> nodes.inline:
+    """A figure of the short line, with the words before it, never broken."""
+    return nodes.inline(text=words + short_number(x), classes=["check-num"])
 
 
 def _equation(app, fromdoc: str, label: str) -> nodes.Node:
@@ -157,20 +174,19 @@ def short_line(app, fromdoc: str, recs: list[dict]) -> check_line:
     line += [_mark(True), nodes.Text(" "), _equation(app, fromdoc, first["label"])]
     if len(recs) > 1:
         line += nodes.Text(f" ×{len(recs)}")
-    worst: dict[
-        str, float
-    ] = {}  # the words -> the largest max rel, in order of appearance
+    # The words -> the largest max rel, in order of appearance.
+    worst: dict[str, float] = {}
     for rec in recs:
         words = against(rec)
         worst[words] = max(worst.get(words, 0.0), rec["max_rel"])
     if len(worst) == 1:
         ((words, rel),) = worst.items()
-        line += [nodes.Text(f" against {words}: max rel. error "), _num(rel)]
+        line += [nodes.Text(f" against {words}: "), _num(rel, "max rel. error ")]
         return line
     for i, (words, rel) in enumerate(worst.items()):
         sep = " against " if i == 0 else (" and " if i == len(worst) - 1 else ", ")
-        line += nodes.Text(f"{sep}{words} ({'max rel. error ' if i == 0 else ''}")
-        line += [_num(rel), nodes.Text(")")]
+        line += nodes.Text(f"{sep}{words} (")
+        line += [_num(rel, "max rel. error " if i == 0 else ""), nodes.Text(")")]
     return line
 
 
@@ -179,11 +195,12 @@ def check_nodes(app, fromdoc: str, records: list[dict]) -> check_lines:
     out = check_lines()
     for recs in group(records):
         out += short_line(app, fromdoc, recs)
-    items = nodes.bullet_list()
-    for rec in records:
-        items += nodes.list_item("", nodes.paragraph(text=full_record(rec)))
+    table = _table(
+        RECORD_HEADERS, [record_row(r) for r in records], [24, 20, 6, 8, 8, 14, 8]
+    )
+    table["classes"].append("check-record-table")
     record = check_record()
-    record += items
+    record += table
     out[-1] += record
     return out
 
