@@ -27,7 +27,7 @@ from lstm_notes.checking.check import parse_short_line
 from lstm_notes.checking.numdiff import METHOD_NAMES
 
 from .records import equation_of
-from .report import _table
+from .report import FIGURES, _table
 
 #: What a check was compared against, as the short line says it.
 AGAINST = {
@@ -66,18 +66,6 @@ def against(rec: dict) -> str:
             return rec["against"]
         return f"{rec['against']} ({METHOD_NAMES[rec['method']]})"
     return AGAINST[rec["method"]]
-
-
-#: The columns of the full record, one row per printed line.
-RECORD_HEADERS = [
-    "label",
-    "method",
-    "entries",
-    "max abs",
-    "max rel",
-    "tolerance",
-    "status",
-]
 
 
 def record_row(rec: dict) -> list[str]:
@@ -196,7 +184,7 @@ def check_nodes(app, fromdoc: str, records: list[dict]) -> check_lines:
     for recs in group(records):
         out += short_line(app, fromdoc, recs)
     table = _table(
-        RECORD_HEADERS, [record_row(r) for r in records], [24, 20, 6, 8, 8, 14, 8]
+        ["label", *FIGURES], [record_row(r) for r in records], [24, 20, 6, 8, 8, 14, 8]
     )
     table["classes"].append("check-record-table")
     record = check_record()
