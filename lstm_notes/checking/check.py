@@ -12,8 +12,11 @@ Reported for every check: the number of entries compared, the largest absolute e
 floor keeps entries that are zero up to rounding from dominating it), and the worst entry,
 the one closest to breaking the rule.
 
-A failing check raises :class:`CheckFailed` (an ``AssertionError``) whose message names
-the equation label, the method, the tolerance and the measured error. When the variable
+A passing check prints one compact line, :meth:`CheckResult.short_line`, which carries
+every figure above and which :func:`parse_short_line` reads back (the book's build shows it
+as a short line linked to the equation, with the full record on demand). A failing check
+raises :class:`CheckFailed` (an ``AssertionError``) whose message names the equation
+label, the method, the tolerance and the measured error. When the variable
 ``LSTM_NOTES_RECORD_DIR`` is set (the book's build sets it), every result is also written
 there as JSON for the verification report.
 """
@@ -42,6 +45,7 @@ __all__ = [
     "holds",
     "exercise",
     "load_records",
+    "parse_short_line",
 ]
 
 #: (rtol, atol) per method. Central differences carry a rounding error near
@@ -59,6 +63,9 @@ TOLERANCES: dict[str, tuple[float, float]] = {
 }
 
 RECORD_ENV = "LSTM_NOTES_RECORD_DIR"
+
+#: Separates the fields of a short line (:meth:`CheckResult.short_line`).
+SEP = " · "
 
 
 class CheckFailed(AssertionError):
@@ -87,6 +94,8 @@ class CheckResult:
     passed: bool
     kind: str = "check"
     note: str = field(default="")
+    #: What the numerical side is, in words, when its name alone does not say it.
+    against: str = ""
 
     @property
     def method_name(self) -> str:
@@ -105,6 +114,22 @@ class CheckResult:
             f"max rel error {self.max_rel:.1e}: {status} (rtol {self.rtol:.0e}, "
             f"atol {self.atol:.0e})"
         )
+
+    def short_line(self, role: str = "") -> str:
+        """The compact line ``check`` prints, e.g. ``✓ lstm-bptt-dz · complex step ·
+        140 entries · max rel 1.8e-15 · max abs 8.3e-17 · rtol 1e-11 atol 1e-13``;
+        ``role`` ("as written", "corrected") follows the label for an erratum, and the
+        words ``against`` follow the method. :func:`parse_short_line` reads it back."""
+        fields = [
+            f"{'✓' if self.passed else '✗'} {self.label}{' ' + role if role else ''}",
+            self.method_name,
+            *([f"against {self.against}"] if self.against else []),
+            f"{self.entries} entr{'y' if self.entries == 1 else 'ies'}",
+            f"max rel {self.max_rel:.1e}",
+            f"max abs {self.max_abs:.1e}",
+            f"rtol {self.rtol:.0e} atol {self.atol:.0e}",
+        ]
+        return SEP.join(fields)
 
     def failure_message(self) -> str:
         idx = list(self.worst_index) if self.worst_index else "scalar"
@@ -202,14 +227,23 @@ def check(
     *,
     rtol: float | None = None,
     atol: float | None = None,
+    against: str = "",
 ) -> CheckResult:
-    """Compare, print one line, record, and raise :class:`CheckFailed` on a mismatch; a
-    value that cannot be compared (non-finite, float32, ...) raises ``ValueError``."""
+    """Compare, print one short line, record, and raise :class:`CheckFailed` on a
+    mismatch; a value that cannot be compared (non-finite, float32, ...) raises
+    ``ValueError``. ``against`` says in a few words what the numerical side is when the
+    method's name does not ("the model's forward pass"); it is shown and recorded."""
+    if not isinstance(against, str) or SEP.strip() in against or "\n" in against:
+        raise ValueError(
+            f"check {label!r}: against must be a few words on one line, "
+            f"without {SEP.strip()!r}; got {against!r}"
+        )
     result = _compare_or_refuse(label, analytic, numeric, rtol, atol, "check")
+    result.against = against
     _record(result)
     if not result.passed:
         raise CheckFailed(result.failure_message(), result)
-    print(result.line())
+    print(result.short_line())
     return result
 
 
@@ -344,11 +378,11 @@ def erratum(
                 f"({wrong.line()}); either it is not an error or the check cannot see it",
                 wrong,
             )
-        print(f"as written: {wrong.line()}")
+        print(wrong.short_line("as written"))
     else:
         _record_text(label, fixed.method, wrong)
-        print(f"as written: {label}: {wrong}")
-    print(f"corrected:  {fixed.line()}")
+        print(SEP.join([f"✗ {label} as written", fixed.method_name, wrong]))
+    print(fixed.short_line("corrected"))
     by_defect = None
     if formula is not None and len(defects) > 1:
         by_defect = _isolate(label, formula, defects, numeric, rtol, atol)
@@ -461,3 +495,56 @@ def holds(statement: str, lhs, rhs, rtol: float = 1e-12) -> float:
 def load_records(folder: str | os.PathLike) -> list[dict]:
     """Every result recorded in ``folder``, as dictionaries."""
     return [json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))]
+
+
+_HEAD = re.compile(
+    r"^(?P<mark>[✓✗]) (?P<label>\S+)(?: (?P<role>as written|corrected))?$"
+)
+_FIGURES = re.compile(
+    r"^(?P<entries>\d+) entr(?:y|ies)$"
+    r"|^max rel (?P<max_rel>\S+)$"
+    r"|^max abs (?P<max_abs>\S+)$"
+    r"|^rtol (?P<rtol>\S+) atol (?P<atol>\S+)$"
+)
+
+
+def parse_short_line(line: str) -> dict | None:
+    """The fields of a line printed by :meth:`CheckResult.short_line` (or by ``erratum``
+    for a formula that cannot be evaluated as written), or None for any other line.
+
+    Gives ``passed``, ``label``, ``role`` ("", "as written" or "corrected"), ``method``
+    (its key in ``METHOD_NAMES``), ``against`` and either the figures (``entries``,
+    ``max_rel``, ``max_abs``, ``rtol``, ``atol``) or ``reason``.
+    """
+    fields = line.rstrip("\n").split(SEP)
+    head = _HEAD.match(fields[0])
+    methods = {name: key for key, name in METHOD_NAMES.items()}
+    if head is None or len(fields) < 3 or fields[1] not in methods:
+        return None
+    out = {
+        "passed": head["mark"] == "✓",
+        "label": head["label"],
+        "role": head["role"] or "",
+        "method": methods[fields[1]],
+        "against": "",
+    }
+    rest = fields[2:]
+    if rest[0].startswith("against ") and len(rest) == 5:
+        out["against"] = rest.pop(0)[len("against ") :]
+    figures = {}
+    for text in rest:
+        found = _FIGURES.match(text)
+        if found is None:
+            break
+        figures.update({k: v for k, v in found.groupdict().items() if v is not None})
+    if len(rest) == 4 and len(figures) == 5:
+        try:
+            out["entries"] = int(figures.pop("entries"))
+            out.update({k: float(v) for k, v in figures.items()})
+        except ValueError:
+            return None
+        return out
+    if out["passed"] or out["role"] != "as written":
+        return None
+    out["reason"] = SEP.join(rest)
+    return out

@@ -7,6 +7,8 @@ conf.py names this package once; ``setup`` sets up its parts, one concern each:
 - ``rebuild``: when pages run again (digest of lstm_notes, failed pages, report pages);
 - ``records``: the checks' JSON records, and where each labelled equation is;
 - ``report``: the verification report on its pages and the failures in the terminal;
+- ``check_lines``: the checks' printed lines as short lines linked to their equations,
+  the full record on demand;
 - ``citing``: the cite page's BibTeX entries;
 - ``site_tweaks``: MathJax shipped with the site, social tags, math in link titles;
 - ``diagrams``: the ``{diagram}`` directive, SVG drawn from docs/_diagrams/*.toml by
@@ -18,6 +20,7 @@ PARTS = [
     "rebuild",
     "records",
     "report",
+    "check_lines",
     "citing",
     "site_tweaks",
     "diagrams",

@@ -34,6 +34,8 @@ from .records import all_equations, current_records, doc_order, eq_key
 logger = logging.getLogger(__name__)
 
 MUTANTS_FILE = "mutants.json"
+#: The columns of one check's figures, here and in the full record under a cell.
+FIGURES = ["method", "entries", "max abs", "max rel", "tolerance", "status"]
 
 
 class report_placeholder(nodes.General, nodes.Element):
@@ -296,7 +298,8 @@ def report_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
         rows = [
             [
                 _link(app, fromdoc, r),
-                METHOD_NAMES[r["method"]],
+                METHOD_NAMES[r["method"]]
+                + (f" against {r['against']}" if r.get("against") else ""),
                 r["entries"],
                 f"{r['max_abs']:.1e}",
                 f"{r['max_rel']:.1e}",
@@ -309,16 +312,7 @@ def report_nodes(app, fromdoc: str, records) -> list[nodes.Node]:
         out.append(heading)
         out.append(
             _table(
-                [
-                    "equation",
-                    "method",
-                    "entries",
-                    "max abs",
-                    "max rel",
-                    "tolerance",
-                    "status",
-                    "mutants killed",
-                ],
+                ["equation", *FIGURES, "mutants killed"],
                 rows,
                 [28, 20, 8, 10, 10, 16, 8, 10],
             )
