@@ -231,6 +231,7 @@ def run(
     sink = io.StringIO()
     with (
         _Hooks(log),
+        _main_module_kept(),
         contextlib.redirect_stdout(sink),
         contextlib.redirect_stderr(sink),
         warnings.catch_warnings(),
@@ -263,6 +264,18 @@ def _compile(stmt: Statement, node: ast.stmt):
 def _is_check_failure(node: ast.stmt, log: RunLog) -> bool:
     labels = {check_label(n) for n in ast.walk(node)} - {None}
     return bool(labels & set(log.failed))
+
+
+@contextlib.contextmanager
+def _main_module_kept():
+    """A page may replace ``sys.modules["__main__"]`` (myst-nb's ``glue`` starts IPython,
+    which installs a module of its own there); the runner's is put back afterwards, or a
+    process forked from this one could not find its own functions."""
+    main = sys.modules.get("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def _headless_plots():
