@@ -8,10 +8,21 @@ conf.py names this package once; ``setup`` sets up its parts, one concern each:
 - ``records``: the checks' JSON records, and where each labelled equation is;
 - ``report``: the verification report on its pages and the failures in the terminal;
 - ``citing``: the cite page's BibTeX entries;
-- ``site_tweaks``: MathJax shipped with the site, social tags, math in link titles.
+- ``site_tweaks``: MathJax shipped with the site, social tags, math in link titles;
+- ``latex``: the book as a PDF (Sphinx's LaTeX builder, for `make pdf`);
+- ``downloads``: the PDF and every page's notebook, linked from the site.
 """
 
-PARTS = ["computed_config", "rebuild", "records", "report", "citing", "site_tweaks"]
+PARTS = [
+    "computed_config",
+    "rebuild",
+    "records",
+    "report",
+    "citing",
+    "site_tweaks",
+    "latex",
+    "downloads",
+]
 
 
 def setup(app):
