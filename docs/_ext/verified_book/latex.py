@@ -49,7 +49,7 @@ FONTS = r"""
 \setmainfont{FreeSerif}[Extension=.otf, UprightFont=*, ItalicFont=*Italic,
   BoldFont=*Bold, BoldItalicFont=*BoldItalic]
 \setsansfont{DejaVu Sans}
-\setmonofont{DejaVu Sans Mono}[Scale=0.8]
+\setmonofont{DejaVu Sans Mono}[Scale=0.8, HyphenChar=None] % no break after "-"
 """
 
 # Unicode that quoted source formulas put inside math: mapped (in math only) to the
@@ -61,6 +61,13 @@ PREAMBLE = r"""
   \Umathcode"2019="0 "2 "30 %
 }
 \setcounter{tocdepth}{1}
+% Code and outputs break at spaces, and inside a word only when it is longer than the
+% line: not after ".", "-" (nor before "e-06" in "1e-06"), which the defaults allow.
+\renewcommand*\sphinxbreaksafteractivelist{\do\,\do\;\do\?\do\!}
+\makeatletter
+\renewcommand*\sphinxbreaksafterlist{%
+  \do\PYGZus\_\do\PYGZcb\}\do\PYGZca\^\do\PYGZam\&\do\PYGZgt\>\do\PYGZti\~\do\PYGZbs\\}
+\makeatother
 % The bibliography carries the labels of the page it replaces (see _shape_the_book).
 \makeatletter
 \renewenvironment{sphinxthebibliography}[1]{%
@@ -79,7 +86,8 @@ SPHINXSETUP = ", ".join(
         # Long lines of code and output wrap, at spaces first, anywhere if needed.
         "verbatimwrapslines=true",
         "verbatimforcewraps=true",
-        "verbatimmaxunderfull=2",
+        # (a line broken at a space may end short: never break inside "1e-06" for it)
+        "verbatimmaxunderfull=100",
     ]
 )
 
@@ -106,6 +114,7 @@ def _configure(app, config):
     config.latex_elements = {
         "papersize": "a4paper",
         "pointsize": "10pt",
+        "extraclassoptions": "openany,oneside",  # read on screen: no blank pages
         "fontpkg": FONTS,
         "preamble": PREAMBLE,
         "sphinxsetup": SPHINXSETUP,
@@ -216,7 +225,8 @@ def _shape_the_book(app, doctree, docname):
     _equation_anchors(doctree)
     for table in doctree.findall(nodes.table):
         if "verification-table" in table["classes"]:
-            table["classes"].append("colwidths-given")
+            # Its widths, and free to break across pages (no gap before a long one).
+            table["classes"] += ["colwidths-given", "longtable"]
     appendices = _unnumbered_docs(app)
     starts = [
         node
