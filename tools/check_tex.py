@@ -32,6 +32,7 @@ PACKAGES: dict[str, tuple[str, list[str]]] = {
         "headings and code, DejaVu Sans and Sans Mono (every character of the cells)",
         ["font:DejaVu Sans", "font:DejaVu Sans Mono"],
     ),
+    "fontconfig": ("fc-list, with which this check finds the fonts", ["cmd:fc-list"]),
     "librsvg2-bin": ("rsvg-convert: SVG plots drawn as PDF", ["cmd:rsvg-convert"]),
     "poppler-utils": (
         "pdfinfo and pdftotext: the page count, the tests",
