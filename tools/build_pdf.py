@@ -35,25 +35,25 @@ from verified_book.rebuild import sources_digest  # noqa: E402
 #: (printed as "??"), hyperlinks to nowhere, glyphs the fonts lack, unsettled labels.
 PROBLEMS = [
     (re.compile(r"^! (.*)$"), "LaTeX error"),
-    (re.compile(r"LaTeX Warning: (Reference|Citation) (`[^']*') .*undefined"), None),
-    (re.compile(r"LaTeX Warning: Hyper reference (`[^']*') .*undefined"), None),
-    (re.compile(r"^(Missing character: .*)$"), None),
-    (re.compile(r"LaTeX Warning: (There were undefined references)"), None),
-    (re.compile(r"LaTeX Warning: (Label\(s\) may have changed)"), None),
+    (re.compile(r"LaTeX Warning: (?:Reference|Citation) (`[^']*') .*undefined"), "??"),
+    (re.compile(r"LaTeX Warning: Hyper reference (`[^']*') .*undefined"), "dead link"),
+    (re.compile(r"^Missing character: There is (no .*)$"), "missing glyph"),
+    (re.compile(r"LaTeX Warning: (There were undefined references)"), "??"),
+    (re.compile(r"LaTeX Warning: (Label\(s\) may have changed)"), "unsettled"),
 ]
 
 
 def log_problems(log: str) -> list[str]:
-    """Every line of a LaTeX log that must fail the build, as ``what: detail``
-    (repeats once; lines the log wraps at 79 characters joined first)."""
+    """Every line of a LaTeX log that must fail the build, as ``what: detail`` ("??"
+    for an undefined reference or citation), each once; lines the log wraps at 79
+    characters are joined first."""
     text = re.sub(r"(?m)^(.{79})\n", r"\1", log)
     found: dict[str, None] = {}
     for line in text.splitlines():
         for pattern, what in PROBLEMS:
             match = pattern.search(line)
             if match:
-                detail = " ".join(match.groups())
-                found[f"{what}: {detail}" if what else detail] = None
+                found[f"{what}: {match.group(1)}"] = None
     return list(found)
 
 
