@@ -52,9 +52,9 @@ FONTS = r"""
 \setmonofont{DejaVu Sans Mono}[Scale=0.8, HyphenChar=None] % no break after "-"
 """
 
-# Unicode that quoted source formulas put inside math: mapped (in math only) to the
-# glyphs of Computer Modern's math fonts, family 1 (letters) and 2 (symbols).
 PREAMBLE = r"""
+% Unicode that quoted source formulas put inside math: mapped (in math only) to the
+% glyphs of Computer Modern's math fonts, family 1 (letters) and 2 (symbols).
 \AtBeginDocument{%
   \Umathcode"03BB="0 "1 "15 % lambda
   \Umathcode"2018="0 "2 "30 % a quote used as a prime
@@ -67,9 +67,7 @@ PREAMBLE = r"""
 \makeatletter
 \renewcommand*\sphinxbreaksafterlist{%
   \do\PYGZus\_\do\PYGZcb\}\do\PYGZca\^\do\PYGZam\&\do\PYGZgt\>\do\PYGZti\~\do\PYGZbs\\}
-\makeatother
 % The bibliography carries the labels of the page it replaces (see _shape_the_book).
-\makeatletter
 \renewenvironment{sphinxthebibliography}[1]{%
   \if@openright\cleardoublepage\else\clearpage\fi
   \begin{thebibliography}{#1}%
@@ -98,7 +96,7 @@ def _tex(text: str) -> str:
 
 
 def _configure(app, config):
-    """The LaTeX settings, unless conf.py set them itself."""
+    """The LaTeX settings (conf.py has none; ``latex_elements`` it sets would win)."""
     if not config.latex_engine or config.latex_engine == "pdflatex":
         config.latex_engine = "xelatex"
     config.latex_documents = [
