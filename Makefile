@@ -11,7 +11,7 @@ BUILDDIR ?= _build
 # (which the tests and `make bench` run too).
 SPHINXOPTS ?=
 
-.PHONY: html test format bench mutants live clean distclean
+.PHONY: html pdf notebooks test format bench mutants live clean distclean
 
 # .venv/.ready: the environment is set up (CI installs extra tools on top of it).
 $(VENV)/.ready: $(STAMP)
@@ -26,6 +26,19 @@ $(STAMP): pyproject.toml
 html: $(STAMP)
 	@$(BIN)/python tools/build_html.py $(BUILDDIR) $(SPHINXOPTS)
 	@echo "The book is in $(BUILDDIR)/html/index.html"
+
+# pdf: the same verified build through Sphinx's LaTeX builder and XeLaTeX, into
+# $(BUILDDIR)/latex/verified-lstm-gradients.pdf; then the site, which links it. Needs TeX
+# (Debian packages: tools/check_tex.py names the missing ones; README lists them all).
+pdf: $(STAMP)
+	@$(BIN)/python tools/build_pdf.py $(BUILDDIR) $(SPHINXOPTS)
+
+# notebooks: every page with code as a Jupyter notebook with its outputs, in
+# $(BUILDDIR)/notebooks (the site offers each from its download menu).
+notebooks: html
+	@rm -rf $(BUILDDIR)/notebooks
+	@cd $(BUILDDIR)/html/_sources && find . -name '*.ipynb' -exec install -D -m 644 {} ../../notebooks/{} \;
+	@echo "$$(find $(BUILDDIR)/notebooks -name '*.ipynb' | wc -l) notebooks are in $(BUILDDIR)/notebooks"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import os
 import re
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -172,15 +173,21 @@ def test_citation_cff_is_valid_cff_1_2_0():
     assert data["type"] in ("software", "dataset")
 
 
-def test_hosting_builds_with_make_html():
+def test_hosting_builds_with_make_pdf():
+    """`make pdf`: the verified site and its PDF, which the site serves."""
     pages = yaml.safe_load((ROOT / ".github/workflows/pages.yml").read_text())
     steps = [s for job in pages["jobs"].values() for s in job.get("steps", [])]
-    assert any(s.get("run", "").startswith("make html") for s in steps)
+    assert any(s.get("run", "").startswith("make pdf") for s in steps)
+    assert any("check_tex.py --list" in s.get("run", "") for s in steps)
     upload = [s for s in steps if "upload-pages-artifact" in s.get("uses", "")]
     assert upload and upload[0]["with"]["path"] == "_build/html"
     rtd = yaml.safe_load((ROOT / ".readthedocs.yaml").read_text())
     assert rtd["version"] == 2
-    assert any(c.startswith("make html") for c in rtd["build"]["commands"])
+    assert any(c.startswith("make pdf") for c in rtd["build"]["jobs"]["build"]["html"])
+    sys.path.insert(0, str(ROOT / "tools"))
+    import check_tex
+
+    assert rtd["build"]["apt_packages"] == list(check_tex.PACKAGES)
     assert rtd["sphinx"]["fail_on_warning"] is True
 
 

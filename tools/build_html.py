@@ -38,9 +38,12 @@ IGNORE = shutil.ignore_patterns(
 )
 
 
-def command(builddir: str, *extra: str, strict: bool = True) -> list[str]:
+def command(
+    builddir: str, *extra: str, strict: bool = True, builder: str = "html"
+) -> list[str]:
     """The sphinx-build command line, run from the project's root; ``extra`` options go
-    before the folders, ``strict=False`` drops ``-W --keep-going``."""
+    before the folders, ``strict=False`` drops ``-W --keep-going``; ``builder="latex"``
+    writes ``<builddir>/latex`` for `make pdf` from the same environment (doctrees)."""
     return [
         sys.executable,
         "-m",
@@ -48,14 +51,14 @@ def command(builddir: str, *extra: str, strict: bool = True) -> list[str]:
         *(STRICT if strict else []),
         *OPTIONS,
         "-b",
-        "html",
+        builder,
         "-c",
         ".",
         *extra,
         "-d",
         f"{builddir}/doctrees",
         "docs",
-        f"{builddir}/html",
+        f"{builddir}/{builder}",
     ]
 
 
@@ -85,11 +88,11 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], builder: str = "html") -> int:
     """`make html`: build this checkout into ``argv[0]`` (default ``_build``), printing
     the command and then Sphinx's output as it comes."""
     builddir, extra = (argv[0], argv[1:]) if argv else ("_build", [])
-    cmd = command(builddir, *extra)
+    cmd = command(builddir, *extra, builder=builder)
     shown = Path(cmd[0])  # .venv/bin/python rather than its absolute path
     shown = shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown
     print(shlex.join([str(shown), *cmd[1:]]), flush=True)

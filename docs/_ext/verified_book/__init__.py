@@ -13,6 +13,8 @@ conf.py names this package once; ``setup`` sets up its parts, one concern each:
 - ``site_tweaks``: MathJax shipped with the site, social tags, math in link titles;
 - ``diagrams``: the ``{diagram}`` directive, SVG drawn from docs/_diagrams/*.toml by
   ``diagram_draw``.
+- ``latex``: the book as a PDF (Sphinx's LaTeX builder, for `make pdf`);
+- ``downloads``: the PDF and every page's notebook, linked from the site.
 """
 
 PARTS = [
@@ -24,6 +26,8 @@ PARTS = [
     "citing",
     "site_tweaks",
     "diagrams",
+    "latex",
+    "downloads",
 ]
 
 
