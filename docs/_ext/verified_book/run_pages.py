@@ -19,6 +19,7 @@ recorded, so they run again in the next build).
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from . import deps, execution, mystnb_internals
@@ -96,12 +97,16 @@ def run(notebook, path, nb_config):
     if _STATE["kernel"] or not python_kernel(notebook):
         return None
     job = job_for(notebook, path, nb_config)
+    if not any(source.strip() for source, _ in job.cells):  # nothing to run
+        result = execution.Result([[] for _ in job.cells], [None for _ in job.cells])
+        _RAN[str(path)] = result.ran
+        return result
     pool = _STATE["pool"]
     if pool is not None:
         result = pool.result(job)
     else:
-        app_dir = Path(execution.tempfile.gettempdir()) / "verified-book-page-runs"
-        result = execution.run_here(job, deps.package_root(), app_dir)
+        workdir = Path(tempfile.mkdtemp(prefix="verified-book-page-"))
+        result = execution.run_here(job, deps.package_root(), workdir)
     _RAN[str(path)] = result.ran
     return result
 
