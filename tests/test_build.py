@@ -26,9 +26,9 @@ def test_the_book_builds_cleanly(built_book):
 @pytest.mark.build
 def test_wrong_formula_fails_the_build_and_names_the_equation(tmp_path):
     bad = copy_project(tmp_path / "bad")
-    source = (bad / "lstm_notes" / "calculus.py").read_text()
+    source = (bad / "lstm_notes" / "blocks.py").read_text()
     assert CORRECT in source, "the test's target formula has moved; update the test"
-    (bad / "lstm_notes" / "calculus.py").write_text(source.replace(CORRECT, BROKEN))
+    (bad / "lstm_notes" / "blocks.py").write_text(source.replace(CORRECT, BROKEN))
     done = build_book(bad)
     out = done.stdout + done.stderr
     assert done.returncode != 0
@@ -55,7 +55,7 @@ def test_incremental_build_reexecutes_pages_after_a_package_change(
     first = build_book(project, keep_book_only=True)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
 
-    source = project / "lstm_notes" / "calculus.py"
+    source = project / "lstm_notes" / "blocks.py"
     source.write_text(source.read_text().replace(CORRECT, BROKEN))
     second = build_book(project, keep_book_only=True)
     assert second.returncode != 0
