@@ -25,8 +25,8 @@ A page process runs the cells as a kernel would, and nothing else shares its sta
   message myst-nb would print, the cell's source and the traceback (the CheckFailed
   message names the equation); a cell that runs longer than ``nb_execution_timeout`` is
   stopped the same way;
-- the working directory is the page's folder; numpy's print options and error handling,
-  and the warning filters, are the defaults of a fresh interpreter.
+- the working directory is the page's folder, stdin is empty; numpy's print options and
+  error handling, and the warning filters, are the defaults of a fresh interpreter.
 
 Nothing here imports Sphinx or myst-nb.
 """
@@ -305,6 +305,7 @@ def _fresh_interpreter_state(cwd: str) -> None:
     ):
         warnings.filterwarnings("ignore", category=category)
     sys.stdout, sys.stderr = _Stream("stdout"), _Stream("stderr")
+    sys.stdin = io.StringIO()  # input() ends at once, as a kernel without stdin
 
 
 def run(job: Job, snapshot: deps.Snapshot | None) -> Result:
