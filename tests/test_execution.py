@@ -232,3 +232,16 @@ def test_a_moved_client_stops_the_build_naming_the_pinned_version(monkeypatch):
     monkeypatch.delattr(execute, "NotebookClientDirect")
     with pytest.raises(MystNbInternalsMoved, match="NotebookClientDirect"):
         mystnb_internals.install_client(lambda nb, path, config: None)
+
+
+def test_reading_a_page_as_myst_nb_will_fails_loudly_if_it_moved(monkeypatch):
+    from types import SimpleNamespace
+
+    import myst_nb.core.read
+
+    env = SimpleNamespace(doc2path=lambda doc: ROOT / "docs" / f"{doc}.md")
+    with pytest.raises(MystNbInternalsMoved, match="env.myst_config"):
+        mystnb_internals.read_notebook(env, "calculus/checking")
+    monkeypatch.delattr(myst_nb.core.read, "create_nb_reader")
+    with pytest.raises(MystNbInternalsMoved, match=MYST_NB_VERSION):
+        mystnb_internals.read_notebook(env, "calculus/checking")

@@ -19,6 +19,7 @@ recorded, so they run again in the next build).
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -67,7 +68,10 @@ def _configure(app, config):
             "verified_book_execution must be 'processes' or 'kernel', not "
             f"{config.verified_book_execution!r}"
         )
-    _STATE["kernel"] = config.verified_book_execution == "kernel"
+    # page processes are forked: without fork (Windows), myst-nb's kernels run the pages
+    _STATE["kernel"] = config.verified_book_execution == "kernel" or not hasattr(
+        os, "fork"
+    )
 
 
 def _start(app, env, docnames):
