@@ -34,6 +34,7 @@ import atexit
 import hashlib
 import importlib.abc
 import json
+import marshal
 import os
 import re
 import sys
@@ -44,6 +45,8 @@ from pathlib import Path
 PACKAGE = "lstm_notes"
 #: The variable naming the folder where the page's Python subprocesses write what they ran.
 RAN_DIR_ENV = "VERIFIED_BOOK_RAN_DIR"
+#: The variable naming the armed code the warm process compiled (``save_armed_code``).
+ARMED_ENV = "VERIFIED_BOOK_ARMED"
 #: The name the instrumented functions call (a global of each instrumented module).
 MARKER = "__verified_book_ran__"
 #: A page that depends on the whole package (it started a process that left no record).
@@ -234,6 +237,7 @@ _ARMED: dict[str, list] = {}  # key -> [(function, original code, instrumented c
 _UNREACHED: dict[str, dict[str, str]] = {}  # module -> {key: digest} not instrumented
 _MODULES: dict[str, Module] = {}  # the modules instrumented, as their sources read
 _SNAPSHOT: list[Snapshot] = []  # the sources the armed code was made from
+_CODES: dict[str, tuple[str, dict]] = {}  # module -> (digest of its text, armed code)
 
 
 def _ran(key: str) -> None:
@@ -313,10 +317,14 @@ def instrument(module: types.ModuleType, mod: Module) -> None:
     record its first call. A function whose loaded code differs from ``mod``'s source
     (the file changed since it was imported), or that the namespace does not reach,
     counts as run by every page that loads the module."""
-    plain = _code_objects(
-        compile(mod.tree, str(mod.path), "exec", dont_inherit=True), {}
-    )
-    armed_code = _instrumented(mod)
+    text = _digest(mod.source)
+    cached = _CODES.get(mod.name)
+    if cached is not None and cached[0] == text:  # made by the warm process
+        plain, armed_code = None, cached[1]
+    else:
+        tree = compile(mod.tree, str(mod.path), "exec", dont_inherit=True)
+        plain, armed_code = _code_objects(tree, {}), _instrumented(mod)
+    _CODES[mod.name] = (text, armed_code)
     module.__dict__[MARKER] = _ran
     found = set()
     for fn in _reachable_functions(module):
@@ -325,7 +333,7 @@ def instrument(module: types.ModuleType, mod: Module) -> None:
         qual = code.co_qualname
         if qual not in mod.functions or mod.functions[qual][1] != code.co_firstlineno:
             continue
-        if plain.get(where) != code or where not in armed_code:
+        if where not in armed_code or (plain is not None and plain.get(where) != code):
             continue
         key = f"{mod.name}:{qual}"
         _ARMED.setdefault(key, []).append((fn, code, armed_code[where]))
@@ -381,6 +389,22 @@ def arm(root: Path, snapshot: Snapshot | None = None) -> Snapshot:
     if not any(isinstance(f, _Instrumenter) for f in sys.meta_path):
         sys.meta_path.insert(0, _Instrumenter(snapshot))
     return snapshot
+
+
+def save_armed_code(path: Path) -> None:
+    """Write the armed code of every module (``marshal``), and name the file for the
+    page's subprocesses (``ARMED_ENV``): they arm the package without compiling it."""
+    path.write_bytes(marshal.dumps(_CODES))
+    os.environ[ARMED_ENV] = str(path)
+
+
+def _load_armed_code() -> None:
+    path = os.environ.get(ARMED_ENV)
+    if path:
+        try:
+            _CODES.update(marshal.loads(Path(path).read_bytes()))
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # compiled here instead
 
 
 def reset() -> None:
@@ -457,6 +481,7 @@ def subprocess_records(ran_dir: Path) -> tuple[dict[str, str], bool]:
 def record_this_process(ran_dir: str, root: Path) -> None:
     """In a subprocess of a page: arm the package as it is imported, and write what
     ran to ``ran_dir`` when the process exits."""
+    _load_armed_code()
     arm(root)
     sys.addaudithook(_audit)
 

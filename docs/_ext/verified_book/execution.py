@@ -379,8 +379,9 @@ def _what_ran(job: Job, snapshot: deps.Snapshot | None, ran_dir: Path) -> dict:
 # --- the warm process and the page processes -------------------------------------------
 
 
-def prepare(root: Path, plots: bool) -> deps.Snapshot | None:
-    """Import once what the pages share, and arm the package (``deps``)."""
+def prepare(root: Path, plots: bool, workdir: Path) -> deps.Snapshot | None:
+    """Import once what the pages share, and arm the package (``deps``), leaving the
+    armed code in ``workdir`` for the pages' subprocesses."""
     try:
         import matplotlib
 
@@ -401,6 +402,7 @@ def prepare(root: Path, plots: bool) -> deps.Snapshot | None:
         except Exception:  # noqa: BLE001 - the page that imports it will show why
             pass
     deps.arm(root, snapshot)
+    deps.save_armed_code(workdir / f"armed-{os.getpid()}.marshal")
     return snapshot
 
 
@@ -455,7 +457,7 @@ def run_here(job: Job, root: Path, workdir: Path) -> Result:
     if pid == 0:
         try:
             try:
-                snapshot = prepare(root, job.plots)
+                snapshot = prepare(root, job.plots, workdir)
                 result = run(job, snapshot)
             except BaseException:  # noqa: BLE001
                 result = _failed("ExecutionFailed", traceback.format_exc())
@@ -515,7 +517,7 @@ class Pool:
 
         signal.signal(signal.SIGTERM, stop)
         try:
-            snapshot = prepare(self.root, any(job.plots for job in jobs))
+            snapshot = prepare(self.root, any(job.plots for job in jobs), self.workdir)
         except BaseException:  # noqa: BLE001 - every page will say so
             text = traceback.format_exc()
             for job in jobs:
