@@ -417,8 +417,10 @@ def _failed(why: str, text: str) -> Result:
     return Result([], [], {"ename": why, "evalue": text, "cell": None, "text": text})
 
 
-def _page_process(job: Job, snapshot, workdir: Path) -> int:
-    """Fork a process that runs ``job`` and writes its result; return its pid."""
+def _page_process(job: Job, workdir: Path, snapshot) -> int:
+    """Fork a process that runs ``job`` and writes its result; return its pid.
+    ``snapshot`` is what ``prepare`` returned, or a function that prepares (called in
+    the new process)."""
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -426,7 +428,7 @@ def _page_process(job: Job, snapshot, workdir: Path) -> int:
         return pid
     try:
         try:
-            result = run(job, snapshot)
+            result = run(job, snapshot() if callable(snapshot) else snapshot)
         except BaseException:  # noqa: BLE001 - reported as the page's failure
             result = _failed("ExecutionFailed", traceback.format_exc())
         _write(workdir, job.key, result)
@@ -451,19 +453,7 @@ def run_here(job: Job, root: Path, workdir: Path) -> Result:
     """Run one page in a process forked from this one (prepared there): the way when
     no warm process has the page."""
     workdir.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            try:
-                snapshot = prepare(root, job.plots, workdir)
-                result = run(job, snapshot)
-            except BaseException:  # noqa: BLE001
-                result = _failed("ExecutionFailed", traceback.format_exc())
-            _write(workdir, job.key, result)
-        finally:
-            os._exit(0)
+    pid = _page_process(job, workdir, lambda: prepare(root, job.plots, workdir))
     _, status = os.waitpid(pid, 0)
     _reaped(workdir, job, status)
     return _load(workdir / f"{job.key}.pickle")
@@ -527,7 +517,7 @@ class Pool:
         while queue or running:
             while queue and len(running) < self.nproc:
                 job = queue.pop(0)
-                running[_page_process(job, snapshot, self.workdir)] = job
+                running[_page_process(job, self.workdir, snapshot)] = job
             pid, status = os.wait()
             job = running.pop(pid, None)
             if job is not None:
