@@ -2,8 +2,9 @@
 
 - ``env-before-read-docs``: the pages Sphinx is about to read that myst-nb reads as
   Python notebooks are handed to a warm process (``execution.Pool``, ``-j`` processes at a
-  time), longest first by their previous runtime (else by the length of their code), so
-  that they run while Sphinx's readers parse the prose;
+  time), longest first by their previous runtime (without one, pages that plot first:
+  they show the book's experiments, its longest runs; then the longest code), so that
+  they run while Sphinx's readers parse the prose;
 - myst-nb, where it would start a kernel, gets their outputs from there
   (``mystnb_internals.install_client``); a page the warm process does not have (its
   cells changed meanwhile) runs in a process forked on the spot;
@@ -89,7 +90,9 @@ def _start(app, env, docnames):
         last = mystnb_internals.exec_data(env, docname) or {}
         runtime = last.get("runtime")
         size = sum(len(source) for source, _ in job.cells)
-        jobs.append(((runtime is None, -(runtime or 0.0), -size), job))
+        # unknown runtimes last; among them pages that plot (they show an experiment,
+        # the book's longest runs) first, then the longest code
+        jobs.append(((runtime is None, -(runtime or 0.0), not job.plots, -size), job))
     pool = execution.Pool(deps.package_root(), _workdir(app), app.parallel or 1)
     pool.start([job for _, job in sorted(jobs, key=lambda j: j[0])])
     _STATE["pool"] = pool
