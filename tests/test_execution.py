@@ -198,6 +198,26 @@ def test_units_are_compared_by_their_text(tmp_path):
     assert method[:2] == (own, f) and method[2] != m
 
 
+def test_a_module_whose_import_runs_the_package_depends_on_its_functions(tmp_path):
+    """A call made when a module is imported runs before any page: the module's own
+    code then covers every function of the package (a lambda or a function body is not
+    run on import); a module that does not parse is one unit."""
+    known = {"lstm_notes", "lstm_notes.blocks", "lstm_notes.m"}
+
+    def on_import(text):
+        mod = deps.read_module("lstm_notes.m", tmp_path / "m.py", text, known)
+        return mod.calls_on_import
+
+    head = "import numpy as np\nfrom .blocks import sigmoid\n"
+    assert on_import(head + "T = sigmoid(np.zeros(2))\n")
+    assert on_import(head + "def f(x):\n    return x\n\n\nY = f(1)\n")
+    assert on_import(head + "@sigmoid\ndef g():\n    pass\n")
+    assert not on_import(head + "F = {'s': lambda v: sigmoid(v)}\nN = np.zeros(2)\n")
+    assert not on_import(head + "def g(x):\n    return sigmoid(x)\n")
+    broken = deps.read_module("lstm_notes.m", tmp_path / "m.py", "def f(:\n", known)
+    assert broken.functions == {} and broken.tree is None
+
+
 # --- myst-nb's client (PITFALLS 28) --------------------------------------------------
 
 

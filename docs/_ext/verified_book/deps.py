@@ -78,7 +78,8 @@ class Module:
     own: str  # digest of the module's own code
     functions: dict[str, tuple[str, int]]  # qualname -> (digest, first line)
     imports: set[str]  # lstm_notes modules this one imports (anywhere in it)
-    tree: ast.Module = field(repr=False, default=None)
+    tree: ast.Module | None = field(repr=False, default=None)
+    calls_on_import: bool = False  # its import runs functions of the package
 
 
 def _offsets(source: str) -> list[int]:
@@ -138,8 +139,45 @@ def module_name(root: Path, path: Path) -> str:
     return ".".join(parts)
 
 
+def _calls_package_on_import(tree, name, is_package, known, functions) -> bool:
+    """Whether code that runs when the module is imported (outside function and lambda
+    bodies: decorators, defaults, class bodies, statements) calls a function of the
+    module or one imported from the package."""
+    ours = {q for q in functions if "." not in q}
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if _resolve(name, is_package, node, known):
+                ours |= {(a.asname or a.name).split(".")[0] for a in node.names}
+
+    def ours_called(func) -> bool:
+        while isinstance(func, ast.Attribute):
+            func = func.value
+        return isinstance(func, ast.Name) and func.id in ours
+
+    def calls(node) -> bool:
+        if isinstance(node, ast.Call) and ours_called(node.func):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if any(
+                ours_called(d) for d in node.decorator_list
+            ):  # decorators are called
+                return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            parts = [*node.decorator_list, *node.args.defaults, *node.args.kw_defaults]
+            return any(calls(p) for p in parts if p is not None)
+        if isinstance(node, ast.Lambda):
+            return any(calls(d) for d in node.args.defaults)
+        return any(calls(child) for child in ast.iter_child_nodes(node))
+
+    return calls(tree)
+
+
 def read_module(name: str, path: Path, source: str, known: set[str]) -> Module:
-    tree = ast.parse(source, filename=str(path))
+    """The module's units; a module that does not parse is one unit, its text."""
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError:
+        return Module(name, path, source, _digest(source), {}, set(), None)
     starts = _offsets(source)
 
     def at(line, col):
@@ -165,7 +203,11 @@ def read_module(name: str, path: Path, source: str, known: set[str]) -> Module:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             imports |= _resolve(name, is_package, node, known)
-    return Module(name, path, source, _digest("".join(own)), functions, imports, tree)
+    module = Module(name, path, source, _digest("".join(own)), functions, imports, tree)
+    module.calls_on_import = _calls_package_on_import(
+        tree, name, is_package, known, functions
+    )
+    return module
 
 
 @dataclass
@@ -184,6 +226,14 @@ class Snapshot:
         for path in paths:
             name = module_name(root, path)
             modules[name] = read_module(name, path, path.read_text(), known)
+        # A module whose import runs functions of the package depends on them: on all
+        # of them, as they may call any other (no such module today).
+        every = _digest(
+            "".join(d for m in modules.values() for d, _ in m.functions.values())
+        )
+        for mod in modules.values():
+            if mod.calls_on_import:
+                mod.own = _digest(mod.own + every)
         return cls(modules)
 
     def units(self) -> dict[str, str]:
@@ -317,6 +367,8 @@ def instrument(module: types.ModuleType, mod: Module) -> None:
     record its first call. A function whose loaded code differs from ``mod``'s source
     (the file changed since it was imported), or that the namespace does not reach,
     counts as run by every page that loads the module."""
+    if mod.tree is None:
+        return
     text = _digest(mod.source)
     cached = _CODES.get(mod.name)
     if cached is not None and cached[0] == text:  # made by the warm process
@@ -329,6 +381,8 @@ def instrument(module: types.ModuleType, mod: Module) -> None:
     found = set()
     for fn in _reachable_functions(module):
         code = fn.__code__
+        if fn.__module__ != mod.name:  # imported from elsewhere
+            continue
         where = (code.co_qualname, code.co_firstlineno)
         qual = code.co_qualname
         if qual not in mod.functions or mod.functions[qual][1] != code.co_firstlineno:
