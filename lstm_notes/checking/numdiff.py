@@ -4,11 +4,17 @@ The estimators, each returning an :class:`Estimate` that :func:`lstm_notes.check
 compares with an analytic result:
 
 ``central_grad``
-    Central differences, ``(f(x + h e_i) - f(x - h e_i)) / (2 h)`` for every entry of
-    ``x``. The truncation error is ``O(h^2)``, the rounding error ``O(eps |f| / h)``;
-    they balance near ``h = eps^(1/3) ~ 6e-6`` (scaled by ``max(1, |x_i|)``), where the
-    error is of order ``eps^(2/3) ~ 4e-11`` times the function's scale: ``1e-11`` to
-    ``1e-8`` relative per entry on this book's losses (see "How the checks work").
+    Central differences, ``D(h) = (f(x + h e_i) - f(x - h e_i)) / (2 h)`` for every
+    entry of ``x``, extrapolated (Richardson): ``D(h) = f' + c h^2 + O(h^4)``, so
+    ``(4 D(h) - D(2h)) / 3`` cancels the ``h^2`` term. The truncation error falls to
+    ``O(h^4)`` and the step can grow to ``h = eps^(1/5) ~ 7e-4`` (scaled by
+    ``max(1, |x_i|)``), where the rounding error ``O(eps |f| / h)`` is about
+    ``3e-13`` times the function's scale. Four evaluations per entry instead of two buy
+    10 to 100 times the accuracy of a single central difference at its best step
+    ``eps^(1/3)`` (``CENTRAL_STEP``, equation ``calc-central``: the rule of
+    :func:`central_steps`, and still the step of :func:`directional` and
+    :func:`differential`); the book's central checks measure at most about ``3e-10``
+    relative, against ``2e-8`` with a single difference.
 ``complex_step_grad``
     ``Im f(x + i h e_i) / h`` with ``h = 1e-20``: no subtraction, hence no cancellation,
     and an error near machine precision. Only valid when every operation in ``f`` is
@@ -40,6 +46,7 @@ from .validate import finite_float64
 
 __all__ = [
     "CENTRAL_STEP",
+    "EXTRAPOLATED_STEP",
     "COMPLEX_STEP",
     "Estimate",
     "central_grad",
@@ -48,6 +55,7 @@ __all__ = [
     "jacobian",
     "differential",
     "central_steps",
+    "extrapolated_steps",
     "direction_step",
     "step_study",
     "as_float64",
@@ -56,6 +64,10 @@ __all__ = [
 
 #: Relative step of central differences: the cube root of float64's machine epsilon.
 CENTRAL_STEP = float(np.finfo(np.float64).eps ** (1.0 / 3.0))
+#: Relative base step of the extrapolated central differences of :func:`jacobian` and
+#: :func:`central_grad`: the fifth root of float64's machine epsilon, where the O(h^4)
+#: truncation error and the O(eps / h) rounding error balance.
+EXTRAPOLATED_STEP = float(np.finfo(np.float64).eps ** (1.0 / 5.0))
 #: Step of the complex-step method; any h <= 1e-8 gives the same result to rounding.
 COMPLEX_STEP = 1e-20
 
@@ -133,6 +145,13 @@ def central_steps(x: np.ndarray) -> np.ndarray:
     return (x + h) - x
 
 
+def extrapolated_steps(x: np.ndarray) -> np.ndarray:
+    """Per-entry base steps of the extrapolated central differences,
+    ``eps^(1/5) * max(1, |x_i|)``, rounded so that ``x + h`` is exact."""
+    h = EXTRAPOLATED_STEP * np.maximum(1.0, np.abs(x))
+    return (x + h) - x
+
+
 def _scalar_valued(f):
     """``f``, refusing to go on if it returns anything but a scalar."""
     return lambda v: _scalar(f(v), "f")
@@ -146,8 +165,9 @@ def _scalar(value, what: str) -> float | complex:
 
 
 def central_grad(f: Callable[[np.ndarray], float], x) -> Estimate:
-    """Gradient of the scalar function ``f`` at ``x`` by central differences: the
-    :func:`jacobian` of a scalar, which has the shape of ``x``."""
+    """Gradient of the scalar function ``f`` at ``x`` by central differences,
+    extrapolated (see the module's notes): the :func:`jacobian` of a scalar, which has
+    the shape of ``x``."""
     return jacobian(_scalar_valued(f), x, "central")
 
 
@@ -227,14 +247,10 @@ def jacobian(
     out_shape = np.asarray(f(x)).shape
     jac = np.empty(out_shape + x.shape)
     if method == "central":
-        steps = central_steps(x)
+        steps = extrapolated_steps(x)
         for i in np.ndindex(x.shape):
-            xp = x.copy()
-            xm = x.copy()
-            xp[i] += steps[i]
-            xm[i] -= steps[i]
-            jac[(...,) + i] = (np.asarray(f(xp)) - np.asarray(f(xm))) / (xp[i] - xm[i])
-        return Estimate(jac, "central", CENTRAL_STEP)
+            jac[(...,) + i] = _extrapolated(f, x, i, steps[i])
+        return Estimate(jac, "central", EXTRAPOLATED_STEP)
     if method == "complex-step":
         for i in np.ndindex(x.shape):
             z = x.astype(np.complex128)
@@ -242,6 +258,24 @@ def jacobian(
             jac[(...,) + i] = np.imag(_complex_call(f, z)) / h
         return Estimate(jac, "complex-step", h)
     raise ValueError(f"unknown method {method!r}; use 'central' or 'complex-step'")
+
+
+def _extrapolated(f, x: np.ndarray, i: tuple, h: float) -> np.ndarray:
+    """``d f / d x_i`` from central differences with the steps ``h`` and ``2h``,
+    combined so that their ``h^2`` error terms cancel. Each difference is divided by
+    the step actually taken (``x_i + h`` need not be exact for ``2h``), and the
+    combination uses those steps, so no rounding of a step enters the result."""
+    quotients, spans = [], []
+    for step in (h, 2 * h):
+        xp = x.copy()
+        xm = x.copy()
+        xp[i] += step
+        xm[i] -= step
+        span = xp[i] - xm[i]
+        quotients.append((np.asarray(f(xp)) - np.asarray(f(xm))) / span)
+        spans.append(span**2)
+    (d1, d2), (s1, s2) = quotients, spans
+    return (s2 * d1 - s1 * d2) / (s2 - s1)
 
 
 def differential(

@@ -4,7 +4,10 @@ conf.py names this package once; ``setup`` sets up its parts, one concern each:
 
 - ``mystnb_internals``: the only use of myst-nb's internals, failing loudly if they move;
 - ``computed_config``: values computed at start (build date, copyright, BOOK_ONLY pages);
-- ``rebuild``: when pages run again (digest of lstm_notes, failed pages, report pages);
+- ``run_pages``: the pages' cells run in processes forked from a warm one (``execution``),
+  not in a Jupyter kernel each, recording what of lstm_notes each page ran (``deps``);
+- ``rebuild``: when pages run again (what they ran changed, the build changed, failed
+  pages, report pages);
 - ``records``: the checks' JSON records, and where each labelled equation is;
 - ``report``: the verification report on its pages and the failures in the terminal;
 - ``check_lines``: the checks' printed lines as short lines linked to their equations,
@@ -20,6 +23,7 @@ conf.py names this package once; ``setup`` sets up its parts, one concern each:
 PARTS = [
     "computed_config",
     "rebuild",
+    "run_pages",
     "records",
     "report",
     "check_lines",
