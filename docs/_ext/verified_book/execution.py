@@ -187,6 +187,19 @@ def _display(value, count: int) -> None:
     )
 
 
+def display_data(*objs, raw: bool = False, metadata: dict | None = None, **_) -> None:
+    """IPython's ``display`` as a kernel publishes it: one ``display_data`` output per
+    object (a mime bundle when ``raw``, else formatted as IPython would)."""
+    for obj in objs:
+        if raw:
+            data = obj
+        else:
+            from IPython.core.formatters import DisplayFormatter
+
+            data, metadata = DisplayFormatter().format(obj)
+        emit({"output_type": "display_data", "data": data, "metadata": metadata or {}})
+
+
 def _flush_figures() -> None:
     if "matplotlib.pyplot" in sys.modules:
         from . import inline_figures
@@ -306,6 +319,9 @@ def _fresh_interpreter_state(cwd: str) -> None:
         warnings.filterwarnings("ignore", category=category)
     sys.stdout, sys.stderr = _Stream("stdout"), _Stream("stderr")
     sys.stdin = io.StringIO()  # input() ends at once, as a kernel without stdin
+    from . import mystnb_internals
+
+    mystnb_internals.glue_emits_to(display_data)  # glued values, as a kernel shows them
 
 
 def run(job: Job, snapshot: deps.Snapshot | None) -> Result:

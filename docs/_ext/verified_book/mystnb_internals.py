@@ -14,6 +14,10 @@ pyproject.toml:
   warnings from a page process. :func:`read_notebook` reads a page's cells as the parser
   will, so that the pages can be started before Sphinx reads them.
 
+- **glue without a kernel**: ``myst_nb.glue`` shows its value with the
+  ``ipy_display`` it imported from IPython, which prints instead of publishing outside a
+  kernel; :func:`glue_emits_to` points that name at the page process's display.
+
 If any of this moves or changes shape, the functions here raise ``MystNbInternalsMoved``
 naming that version (the extension checks when it is set up, so the build stops at once)
 instead of answering "no page failed" or running pages some other way;
@@ -231,3 +235,13 @@ def read_notebook(env, docname: str):
     if reader is None:
         return None
     return reader.read(text)
+
+
+def glue_emits_to(display) -> None:
+    """Make ``myst_nb.glue`` publish through ``display(*objs, raw=, metadata=)`` (the
+    page process's), as it publishes through IPython's in a kernel."""
+    import myst_nb.ext.glue as glue_module
+
+    if not callable(getattr(glue_module, "ipy_display", None)):
+        raise _moved("myst_nb.ext.glue.ipy_display (what glue displays with)")
+    glue_module.ipy_display = display
