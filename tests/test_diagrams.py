@@ -366,3 +366,24 @@ def test_every_diagram_link_in_the_built_site_reaches_its_equation(site):  # noq
                     f"{file.relative_to(site)} does not have"
                 )
     assert set(shown) == set(NAMES), f"not shown: {sorted(set(NAMES) - set(shown))}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_text_alternative_names_every_term_of_a_sum_faint_ones_too(name):
+    d = diagram_draw.load(name)
+    _, sections = diagram_draw.text_alternative(d)
+    lines = " ".join(line for _, ls in sections for line in ls)
+    for e in d.edges:
+        dst = d.end(e.dst)
+        if isinstance(dst, diagram_draw.Node) and dst.kind == "op":
+            assert d.end(e.src).text in lines, f"{name}: {e.src} -> {e.dst} is not said"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_arrow_out_of_a_gradient_says_what_it_multiplies_by(name):
+    """A backward diagram's caption promises a factor on each arrow leaving a gradient."""
+    d = diagram_draw.load(name)
+    for e in d.edges:
+        src = d.end(e.src)
+        if e.style in ("backward", "cell") and getattr(src, "kind", "grad") == "grad":
+            assert e.label, f"{name}: the arrow {e.src} -> {e.dst} carries no factor"

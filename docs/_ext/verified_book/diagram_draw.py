@@ -598,10 +598,13 @@ def svg(
 def _inflows(d: Diagram) -> dict[str, list[str]]:
     """For every node or frame that is not an operator: what flows into it, in words. An
     operator is spelt out where its result goes ("the sum of (A (W ·), B)"), so that no
-    line says "+ receives ...". A two-headed arrow flows both ways."""
+    line says "+ receives ...". A two-headed arrow flows both ways. A faint arrow is
+    context and left out, unless it is a term of an operator: a sum names all its terms."""
     into: dict[str, list[Edge]] = {}
     for e in d.edges:
-        if e.style == "faint":  # context, not part of what the diagram says
+        dst = d.end(e.dst)
+        into_op = isinstance(dst, Node) and dst.kind == "op"
+        if e.style == "faint" and not into_op:  # context, not what the diagram says
             continue
         into.setdefault(e.dst, []).append(e)
         if e.heads == "both":
