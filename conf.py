@@ -134,8 +134,12 @@ html_theme_options = {
     "extra_footer": (f'<p class="book-version">Version {release}, built {build_date}. '
                      'Text CC BY 4.0, code MIT. <a href="{cite}">How to cite</a>.</p>'),
 }
-html_context = {"default_mode": "light"}
+# The colour mode follows the reader's system (light or dark) until they pick one with the
+# theme's switch; site_tweaks applies it before the first paint.
+html_context = {"default_mode": "auto"}
 html_css_files = ["book.css"]
+# docs/_static/book.js: the book's fixes to the theme (its sidebar toggles, unnamed controls).
+html_js_files = [("book.js", {"defer": "defer"})]
 html_show_sourcelink = True
 html_copy_source = True
 
