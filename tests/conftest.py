@@ -31,7 +31,7 @@ def require(tool: str, available: bool, why: str) -> None:
 SPHINX = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-j", "auto", "-b", "html",
           "-c", "."]
 IGNORE = shutil.ignore_patterns(".venv", "_build*", ".git", "__pycache__", "*.egg-info",
-                                ".pytest_cache", "test-artifacts")
+                                ".pytest_cache", "test-artifacts", "node_modules")
 
 
 def copy_project(dest: Path) -> Path:
