@@ -91,8 +91,11 @@ math_eqref_format = "({number})"
 
 html_static_path = ["docs/_static"]
 mathjax_path = "mathjax/tex-mml-chtml.js"
-# MathJax finds its fonts and extensions next to the script it was loaded from.
-mathjax3_config = {"tex": {"tags": "none"}}
+# MathJax finds its fonts and extensions next to the script it was loaded from. \boldsymbol
+# (on half of the pages) is loaded with MathJax rather than when first met, which stopped
+# the typesetting, fetched the extension and typeset the page again.
+mathjax3_config = {"tex": {"tags": "none", "packages": {"[+]": ["boldsymbol"]}},
+                   "loader": {"load": ["[tex]/boldsymbol"]}}
 
 # --- citations -------------------------------------------------------------------
 # One bibliography page (docs/bibliography.md); in the text {cite:t}`key` reads
@@ -137,6 +140,8 @@ html_theme_options = {
 # The colour mode follows the reader's system (light or dark) until they pick one with the
 # theme's switch; site_tweaks applies it before the first paint.
 html_context = {"default_mode": "auto"}
+# docs/_templates/layout.html: the theme's layout without two heavy scripts in every head.
+templates_path = ["docs/_templates"]
 html_css_files = ["book.css"]
 # docs/_static/book.js: the book's fixes to the theme (its sidebar toggles, unnamed controls).
 html_js_files = [("book.js", {"defer": "defer"})]

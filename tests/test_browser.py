@@ -316,11 +316,11 @@ def _until(driver, wanted, timeout: float = 3.0) -> tuple[bool, dict]:
 
 def _click_toggle(driver, side: str, index: int) -> None:
     button = driver.find_elements("css selector", f".{side}-toggle")[index]
-    ActionChains(driver).click(button).perform()
+    ActionChains(driver, duration=0).click(button).perform()  # no 250 ms pointer glide
 
 
 def _tap(driver, x: int, y: int) -> None:
-    actions = ActionBuilder(driver)
+    actions = ActionBuilder(driver, duration=0)
     actions.pointer_action.move_to_location(x, y).click()
     actions.perform()
 

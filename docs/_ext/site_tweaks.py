@@ -59,7 +59,8 @@ def _copy_mathjax(app, exception):
 def _page_context(app, pagename, templatename, context, doctree):
     """Per page: the title as plain text, the social description (Open Graph and Twitter
     card tags, no new dependency), the body's markup mended (accessible names, numbers
-    kept whole) and the footer's link to the cite page, relative to this page."""
+    kept whole), the head's scripts that can wait deferred, and the footer's link to the
+    cite page, relative to this page."""
     # The title as plain text (the tab's <title> and og:title): no tags, inline math as
     # Unicode text.
     title = re.sub(r"<[^>]+>", "", context.get("title") or app.config.project)
@@ -85,6 +86,8 @@ def _page_context(app, pagename, templatename, context, doctree):
     context["metatags"] = context.get("metatags", "") + meta
     if "body" in context:
         context["body"] = _keep_numbers_whole(_accessible_body(context["body"]))
+    if pagename != "search" and "script_files" in context:
+        context["script_files"] = [_deferred(js) for js in context["script_files"]]
     footer = context.get("theme_extra_footer")
     if footer and "{cite}" in footer:
         context["theme_extra_footer"] = footer.replace(
@@ -183,6 +186,22 @@ FOLLOW_SYSTEM_THEME = """
   }
 })();
 """
+
+
+#: Scripts of the head that only register what to do once the page is parsed: loaded with
+#: ``defer`` (in this order, after parsing) they no longer hold up the first paint. Not on
+#: the search page, whose own searchtools.js runs at once and needs doctools.js.
+DEFERRABLE = {"doctools.js", "sphinx_highlight.js", "clipboard.min.js", "copybutton.js",
+              "sphinx-book-theme.js", "design-tabs.js"}
+
+
+def _deferred(js):
+    """``js`` (a script of ``script_files``) with ``defer`` if it is one of DEFERRABLE; a
+    copy, since the builder shares these objects between pages."""
+    name = Path(str(getattr(js, "filename", "") or "")).name
+    if name not in DEFERRABLE or "defer" in js.attributes or "async" in js.attributes:
+        return js
+    return type(js)(js.filename, priority=js.priority, **{**js.attributes, "defer": "defer"})
 
 
 def _plain_title(node: nodes.Node) -> str:
