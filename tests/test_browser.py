@@ -261,7 +261,8 @@ while (walker.nextNode()) {
     const r = range.getBoundingClientRect();
     if (r.left >= left - 1 && r.right <= right + 1) continue;
     const style = clip && getComputedStyle(clip);
-    const scrolls = clip && /auto|scroll/.test(style.overflowX) && clip.scrollWidth > clip.clientWidth;
+    const scrolls = clip && /auto|scroll/.test(style.overflowX)
+                    && clip.scrollWidth > clip.clientWidth;
     const cue = clip && style.backgroundAttachment.includes('local');
     // Under the edge of a box is fine if the box scrolls, shows the cue and is on screen.
     if (!(scrolls && cue && box.left >= -1 && box.right <= vw + 1))
@@ -277,8 +278,9 @@ return out;
 # The sidebar toggles' state: what a reader sees of the chapter list and of the page's
 # contents, the theme's two dialogs, and which toggle button is the visible one.
 TOGGLE_STATE = r"""
+const onScreen = r => r.width > 0 && r.height > 0 && r.right > 0 && r.left < innerWidth;
 const seen = e => !!e && e.checkVisibility({visibilityProperty: true, opacityProperty: true})
-  && (r => r.width > 0 && r.height > 0 && r.right > 0 && r.left < innerWidth)(e.getBoundingClientRect());
+  && onScreen(e.getBoundingClientRect());
 const visible = sel => Array.from(document.querySelectorAll(sel)).findIndex(seen);
 const dialog = id => !!(document.getElementById(id) || {}).open;
 return {nav: seen(document.querySelector('.bd-docs-nav a.reference')),

@@ -41,7 +41,8 @@ from lstm_notes.numdiff import METHOD_NAMES  # noqa: E402
 
 TARGETS = {"cold": 60.0, "incremental": 5.0, "ratio": 3.0}
 IGNORE = shutil.ignore_patterns(".venv", "_build*", ".git", "__pycache__", "*.egg-info",
-                                ".pytest_cache", "test-artifacts", "node_modules", ".jupyter_cache")
+                                ".pytest_cache", "test-artifacts", "node_modules",
+                                ".jupyter_cache")
 # Sequence lengths for the attention RNN: the reverse-mode recursion and, on shorter
 # sequences (it grows much faster), the sum over paths.
 T_REVERSE = [64, 128, 256, 512, 1024, 2048, 4096]

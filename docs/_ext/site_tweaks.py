@@ -85,7 +85,8 @@ def _page_context(app, pagename, templatename, context, doctree):
         for key, value in tags.items())
     context["metatags"] = context.get("metatags", "") + meta
     if "body" in context:
-        context["body"] = _keep_numbers_whole(_accessible_body(context["body"]))
+        context["body"] = _label_report_cells(
+            _keep_numbers_whole(_accessible_body(context["body"])))
     if pagename != "search" and "script_files" in context:
         context["script_files"] = [_deferred(js) for js in context["script_files"]]
     footer = context.get("theme_extra_footer")
@@ -141,6 +142,25 @@ def _accessible_body(body: str) -> str:
     for markup, mended in BODY_FIXES:
         body = body.replace(markup, mended)
     return body
+
+
+_REPORT_TABLE = re.compile(r'<table class="verification-table[^"]*">.*?</table>', re.S)
+
+
+def _label_report_cells(body: str) -> str:
+    """Give every cell of the verification report's tables its column's name
+    (``data-label``): on a phone book.css lays each row out as a short block of
+    "name value" pairs instead of a table eight columns wide that scrolls."""
+    def label(table: re.Match) -> str:
+        html = table.group(0)
+        names = [escape(unescape(re.sub(r"<[^>]+>", "", head)).strip(), quote=True)
+                 for head in re.findall(r"<th[^>]*>(.*?)</th>", html, re.S)]
+        def row(tr: re.Match) -> str:
+            cells = iter(names)
+            return re.sub(r"<td(?=[\s>])",
+                          lambda td: f'<td data-label="{next(cells, "")}"', tr.group(0))
+        return re.sub(r"<tr[ >].*?</tr>", row, html, flags=re.S)
+    return _REPORT_TABLE.sub(label, body)
 
 
 _TAG = re.compile(r"(<[^>]+>)")
