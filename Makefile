@@ -11,7 +11,7 @@ BUILDDIR ?= _build
 # (which the tests and `make bench` run too).
 SPHINXOPTS ?=
 
-.PHONY: html pdf notebooks test format bench mutants live clean distclean
+.PHONY: html pdf notebooks test format bench mutants audit live clean distclean
 
 # .venv/.ready: the environment is set up (CI installs extra tools on top of it).
 $(VENV)/.ready: $(STAMP)
@@ -62,6 +62,14 @@ bench: $(STAMP)
 # `make html` shows in the verification report; exits non-zero on any survivor.
 mutants: $(STAMP)
 	$(BIN)/python tools/mutants.py --out $(BUILDDIR)
+
+# audit: Lighthouse (mobile, from npm, pinned in package.json; Debian's Chromium, or
+# CHROME_PATH) on the front page, lstm/backward-step and vanishing/experiments of the built
+# site, each score printed against its target (performance 90, the others 100) and
+# written to $(BUILDDIR)/audit.md and audit.json (tools/audit.py). A measurement, not a
+# test; it needs Node.js and npm and says so when they are missing.
+audit: html
+	$(BIN)/python tools/audit.py --site $(BUILDDIR)/html --out $(BUILDDIR)
 
 # live: build, then serve the site on http://127.0.0.1:8000 (as it is served when hosted).
 live: html

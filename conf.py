@@ -91,10 +91,13 @@ html_theme_options = {
         'Text CC BY 4.0, code MIT. <a href="{cite}">How to cite</a>.</p>'
     ),
 }
-html_context = {"default_mode": "light"}
-html_css_files = ["book.css"]
+html_context = {
+    "default_mode": "auto"
+}  # the reader's system's mode until they pick one
+templates_path = [
+    "docs/_templates"
+]  # layout.html: no heavy scripts in every page's head
 
 copybutton_prompt_text = r">>> |\.\.\. "
 copybutton_prompt_is_regexp = True
-# Copy the code of a cell, not the one-line result printed under it.
 copybutton_exclude = ".linenos, .gp, .go"

@@ -1,25 +1,42 @@
-"""Every page of the built book, loaded in a real browser (headless Chromium).
+"""Every page of the built book, loaded in a real browser (headless Chromium), as a reader
+on a phone (390 px wide, touch, 3x pixels) and on a laptop (1366 px) sees it.
 
 The site of the session's whole-book build (``built_book``; or the html folder named by
 ``LSTM_NOTES_SITE``) is served on 127.0.0.1 by a ``http.server`` in a thread, and
 Debian's ``/usr/bin/chromium`` is driven through ``/usr/bin/chromedriver`` by selenium;
-nothing downloads a browser or a driver. On every page: MathJax has typeset the math (its
-startup promise resolved, no ``mjx-merror``, no raw TeX left in the text), the console
-has no error, every request went to 127.0.0.1 and succeeded, every image loaded. Then
-the reader features: the fold of long cells opens, copy buttons are there, plots stay
-legible in dark mode. Then the math at a phone's width (390 px, mobile emulation) and a
-laptop's (1366 px): no formula cut off, at most one display equation in ten scrolling
-sideways on the phone, a visible cue on each that does, a pixel of room above and below
-every glyph. Screenshots of the front page, of one derivation page and, at 390 px, of
-the pages with the most math are kept in ``test-artifacts/`` (git-ignored).
+nothing downloads a browser or a driver. Each page is visited once per width (the two
+widths side by side, one browser each), and every visit checks:
+
+- the math: MathJax has typeset it (its startup promise resolved, no ``mjx-merror``, no
+  raw TeX left in the text), the console has no error, every request went to 127.0.0.1
+  and succeeded, every image loaded;
+- the numbers of cell outputs and tables: none split across two lines ("1.6e-" / "16"),
+  none cut by an edge unless that edge scrolls and shows that it does (book.css's cue);
+- the sidebar toggle: on a phone ☰ opens the chapter list and a tap beside it closes it,
+  and the page's contents open the same way; on a laptop ☰ collapses the chapter list
+  and brings it back;
+- axe-core: no critical or serious violation;
+- the tab's title and ``og:title`` carry no TeX.
+
+Then the reader features: the fold of long cells opens, copy buttons are there, plots are
+SVG with an alt text made from their data and stay legible in dark mode, dark mode
+follows the system until the reader picks a mode, MathJax's accessibility explorer loads
+its files, search results show plain titles. Each check has a negative control: a page
+(or a server) broken on purpose, in which it must see the fault. Screenshots are kept in
+``test-artifacts/`` (git-ignored): the front page and a derivation page at 1366 px,
+three pages at 390 px.
 
 Without Chromium, chromedriver or selenium the tests are skipped with the reason; with
-``LSTM_NOTES_REQUIRE=chromium`` (CI) they fail instead.
+``LSTM_NOTES_REQUIRE=chromium`` (CI) they fail instead. axe-core comes from npm, pinned
+in package.json (``npm ci --omit=dev``, which ``.ci/run`` does); without it the
+accessibility test is skipped with the reason, and fails when LSTM_NOTES_REQUIRE names
+``axe``.
 """
 
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextlib
 import functools
 import http.server
@@ -30,6 +47,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -41,14 +59,32 @@ from test_site import html_pages, site  # noqa: F401  (the site fixture)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts"
-# The derivation page whose screenshot is kept (the first that exists).
-DERIVATION_PAGES = ["calculus/trace-method.html", "calculus/checking.html"]
+#: The two readers: a phone (touch, 3x pixels) and a laptop.
+WIDTHS = {
+    390: {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True},
+    1366: {"width": 1366, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+}
+#: Screenshots kept per width: page -> file in test-artifacts/.
+SCREENSHOTS = {
+    390: {
+        "calculus/trace-method.html": "phone-trace-method.png",
+        "errata/004-attention-gradients.html": "phone-004-attention-gradients.png",
+        "vanishing/experiments.html": "phone-experiments.png",
+    },
+    1366: {
+        "index.html": "front-page.png",
+        "calculus/trace-method.html": "derivation-page.png",
+    },
+}
 
 try:
     import selenium  # noqa: F401
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
     HAVE_SELENIUM = True
 except ImportError:  # pragma: no cover
@@ -59,14 +95,26 @@ except ImportError:  # pragma: no cover
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    #: Paths under this prefix answer 404 (a server broken on purpose), when set.
+    refuse: str | None = None
+
+    def do_GET(self):  # noqa: N802
+        if self.refuse and self.path.startswith(self.refuse):
+            self.send_error(404)
+            return
+        super().do_GET()
+
     def log_message(self, format, *args):  # noqa: A002
         pass
 
 
 @contextlib.contextmanager
-def serve(directory: Path):
-    """Serve ``directory`` on 127.0.0.1 (a free port) while the block runs; yield its URL."""
-    handler = functools.partial(QuietHandler, directory=str(directory))
+def serve(directory: Path, refuse: str | None = None):
+    """Serve ``directory`` on 127.0.0.1 (a free port) while the block runs; yield its URL.
+    With ``refuse``, every path under that prefix answers 404."""
+    handler = functools.partial(
+        type("Handler", (QuietHandler,), {"refuse": refuse}), directory=str(directory)
+    )
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -83,8 +131,7 @@ def server(site):  # noqa: F811
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
+def _require_browser() -> None:
     require(
         "chromium",
         CHROMIUM.exists() and CHROMEDRIVER.exists(),
@@ -96,6 +143,13 @@ def browser():
         HAVE_SELENIUM,
         "the browser tests need selenium (pip install -e '.[test]')",
     )
+
+
+@contextlib.contextmanager
+def chromium(width: int | None = None):
+    """A headless Chromium; with ``width`` (390 or 1366) it emulates that reader's
+    screen (:data:`WIDTHS`), else it is a 1280 x 1600 window. With axe-core installed,
+    axe is in every page it opens."""
     # Selenium Manager must never fetch a browser or a driver: both paths are given, and
     # it is told it is offline.
     os.environ["SE_OFFLINE"] = "true"
@@ -121,12 +175,37 @@ def browser():
     )
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
     driver.set_page_load_timeout(30)
-    driver.set_script_timeout(30)
+    driver.set_script_timeout(60)
     try:
+        if width is not None:
+            metrics = WIDTHS[width]
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+            driver.execute_cdp_cmd(
+                "Emulation.setTouchEmulationEnabled",
+                {"enabled": metrics["mobile"], "maxTouchPoints": 5},
+            )
+            # A reader who asked for less motion: the sidebar moves without its
+            # transition (book.css), so the toggle checks need not wait for it.
+            driver.execute_cdp_cmd(
+                "Emulation.setEmulatedMedia",
+                {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]},
+            )
+        if AXE.exists():
+            driver.execute_cdp_cmd(
+                "Page.addScriptToEvaluateOnNewDocument",
+                {"source": AXE.read_text(encoding="utf-8")},
+            )
         yield driver
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_browser()
+    with chromium() as driver:
+        yield driver
 
 
 # In the page: wait for MathJax (when the page loads it), then report what the tests
@@ -175,6 +254,149 @@ const done = arguments[arguments.length - 1];
 })().catch(e => done({fatal: String(e)}));
 """
 
+# In the page, once typeset: numbers split across lines (anywhere in the article) or cut
+# by an edge (in cell outputs and tables), and the titles that cannot show math.
+# A number in a box that scrolls sideways may run under its edge only if the box shows
+# the scroll cue of book.css (a background that scrolls with the content).
+READER = r"""
+// A number, not a piece of a name or code ("978-3-642", "x-1", "err-003").
+const number = /(?<![\w.\-])[-+\u2212]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+\u2212]?\d+)?(?![\w])/g;
+const article = document.querySelector('article') || document.body;
+const vw = document.documentElement.clientWidth;
+const out = {split: [], cut: [], title: document.title,
+             ogTitle: (document.querySelector('meta[property="og:title"]') || {}).content};
+const skip = new Set(['SCRIPT', 'STYLE', 'MJX-CONTAINER', 'NOSCRIPT']);
+const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT, {
+  acceptNode(node) {
+    if (!node.parentElement.checkVisibility()) return NodeFilter.FILTER_REJECT;
+    for (let e = node.parentElement; e && e !== article; e = e.parentElement)
+      if (skip.has(e.tagName)) return NodeFilter.FILTER_REJECT;
+    return NodeFilter.FILTER_ACCEPT;
+  }});
+const where = (text, i, n) => text.slice(Math.max(0, i - 25), i + n + 10).replace(/\s+/g, ' ');
+while (walker.nextNode()) {
+  const node = walker.currentNode, text = node.nodeValue;
+  const inData = node.parentElement.closest('div.cell_output, table');
+  for (const m of text.matchAll(number)) {
+    if (m[0].length < 2) continue;
+    const range = document.createRange();
+    range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+    const rects = Array.from(range.getClientRects()).filter(r => r.width > 0.5);
+    if (new Set(rects.map(r => Math.round(r.bottom))).size > 1)
+      out.split.push(`"${m[0]}" in "${where(text, m.index, m[0].length)}"`);
+    if (!inData) continue;
+    let clip = null;
+    for (let e = node.parentElement; e && e !== document.body; e = e.parentElement)
+      if (getComputedStyle(e).overflowX !== 'visible') { clip = e; break; }
+    const box = clip ? clip.getBoundingClientRect() : {left: 0, right: vw};
+    const left = Math.max(box.left, 0), right = Math.min(box.right, vw);
+    const r = range.getBoundingClientRect();
+    if (r.left >= left - 1 && r.right <= right + 1) continue;
+    const style = clip && getComputedStyle(clip);
+    const scrolls = clip && /auto|scroll/.test(style.overflowX)
+                    && clip.scrollWidth > clip.clientWidth;
+    const cue = clip && style.backgroundAttachment.includes('local');
+    // Under the edge of a box is fine if the box scrolls, shows the cue and is on screen.
+    if (!(scrolls && cue && box.left >= -1 && box.right <= vw + 1))
+      out.cut.push(`"${m[0]}" in "${where(text, m.index, m[0].length)}" (` +
+                   (clip ? `${clip.tagName.toLowerCase()}.${clip.classList[0] || ''}, ` +
+                           `${scrolls ? 'scrolls' : 'does not scroll'}, ${cue ? 'with' : 'no'} cue`
+                         : 'the screen') + ')');
+  }
+}
+return out;
+"""
+
+# The sidebar toggles' state: what a reader sees of the chapter list and of the page's
+# contents, the theme's two dialogs, and which toggle button is the visible one.
+TOGGLE_STATE = r"""
+const onScreen = r => r.width > 0 && r.height > 0 && r.right > 0 && r.left < innerWidth;
+const seen = e => !!e && e.checkVisibility({visibilityProperty: true, opacityProperty: true})
+  && onScreen(e.getBoundingClientRect());
+const visible = sel => Array.from(document.querySelectorAll(sel)).findIndex(seen);
+const dialog = id => !!(document.getElementById(id) || {}).open;
+return {nav: seen(document.querySelector('.bd-docs-nav a.reference')),
+        toc: seen(document.querySelector('nav.page-toc a')),
+        hasToc: !!document.querySelector('nav.page-toc a'),
+        navDialog: dialog('pst-primary-sidebar-modal'),
+        tocDialog: dialog('pst-secondary-sidebar-modal'),
+        primary: visible('.primary-toggle'), secondary: visible('.secondary-toggle')};
+"""
+
+AXE_RUN = r"""
+const done = arguments[arguments.length - 1];
+if (typeof axe === 'undefined') { done(null); return; }
+axe.run(document, {resultTypes: ['violations']})
+  .then(r => done(r.violations.filter(v => ['critical', 'serious'].includes(v.impact))
+    .map(v => `${v.impact} ${v.id} (${v.nodes.length}): ${v.help}; ` +
+              v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
+  .catch(e => done([`axe failed: ${e}`]));
+"""
+
+
+def _state(driver) -> dict:
+    return driver.execute_script(TOGGLE_STATE)
+
+
+def _until(driver, wanted, timeout: float = 3.0) -> tuple[bool, dict]:
+    """Poll the toggle state until ``wanted(state)`` or the timeout; (reached, state)."""
+    end = time.monotonic() + timeout
+    while True:
+        state = _state(driver)
+        if wanted(state) or time.monotonic() > end:
+            return wanted(state), state
+        time.sleep(0.05)
+
+
+def _click_toggle(driver, side: str, index: int) -> None:
+    button = driver.find_elements("css selector", f".{side}-toggle")[index]
+    ActionChains(driver, duration=0).click(button).perform()  # no 250 ms pointer glide
+
+
+def _tap(driver, x: int, y: int) -> None:
+    actions = ActionBuilder(driver, duration=0)
+    actions.pointer_action.move_to_location(x, y).click()
+    actions.perform()
+
+
+def _toggle_problems(driver, width: int) -> list[str]:
+    """Use the sidebar toggles as a reader would; what did not work."""
+    state = _state(driver)
+    if state["primary"] < 0:
+        return ["no visible ☰ (sidebar toggle)"]
+    problems = []
+    metrics = WIDTHS[width]
+    if metrics["mobile"]:
+        _click_toggle(driver, "primary", state["primary"])
+        opened, state = _until(driver, lambda s: s["navDialog"] and s["nav"])
+        if not opened:
+            return [f"☰ did not open the chapter list ({state})"]
+        _tap(driver, metrics["width"] - 12, metrics["height"] // 2)  # beside the list
+        if not _until(driver, lambda s: not s["navDialog"] and not s["nav"])[0]:
+            problems.append("a tap beside the chapter list did not close it")
+        if state["hasToc"]:
+            if state["secondary"] < 0:
+                return problems + ["the page's contents have no visible button"]
+            _click_toggle(driver, "secondary", state["secondary"])
+            opened, state = _until(driver, lambda s: s["tocDialog"] and s["toc"])
+            if not opened:
+                return problems + [f"the contents button did not open them ({state})"]
+            _tap(driver, 12, metrics["height"] // 2)
+            if not _until(driver, lambda s: not s["tocDialog"] and not s["toc"])[0]:
+                problems.append("a tap beside the page's contents did not close them")
+    else:
+        if not state["nav"]:
+            return ["the chapter list is not shown"]
+        _click_toggle(driver, "primary", state["primary"])
+        if not _until(driver, lambda s: not s["nav"])[0]:
+            return ["☰ did not collapse the chapter list"]
+        _click_toggle(driver, "primary", state["primary"])
+        if not _until(driver, lambda s: s["nav"])[0]:
+            problems.append("a second ☰ did not bring the chapter list back")
+        if state["hasToc"] and not (state["toc"] or state["secondary"] >= 0):
+            problems.append("the page's contents are neither shown nor behind a button")
+    return problems
+
 
 def _network_failures(driver) -> list[str]:
     """Failed requests, error statuses and requests to other hosts made by the served
@@ -206,6 +428,7 @@ def _network_failures(driver) -> list[str]:
 
 
 def _load(driver, url: str) -> dict:
+    """Load ``url`` and inspect its math, images and requests (``INSPECT``)."""
     driver.get_log("browser")
     driver.get_log("performance")
     driver.get(url)
@@ -217,72 +440,425 @@ def _load(driver, url: str) -> dict:
     return report
 
 
-def _problems(name: str, r: dict) -> list[str]:
+def _visit(driver, url: str, width: int) -> dict:
+    """One page as the reader at ``width`` sees it: ``_load``'s report, then the numbers
+    and titles (``READER``), axe-core's critical and serious violations (None without
+    axe), and the sidebar toggles used; console errors and failed requests of all that."""
+    report = _load(driver, url)
+    if "fatal" in report:
+        return report
+    report.update(driver.execute_script(READER))
+    report["axe"] = driver.execute_async_script(AXE_RUN)
+    report["toggle"] = _toggle_problems(driver, width)
+    report["console"] += [
+        e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"
+    ]
+    report["network"] += _network_failures(driver)
+    return report
+
+
+#: A title that TeX would have to typeset: a backslash command or a sub/superscript.
+TEX_IN_TITLE = re.compile(r"\\[A-Za-z(\[]|[_^]\{|\$")
+
+
+def _problems(name: str, r: dict) -> dict[str, list[str]]:
+    """What is wrong with page ``name`` by kind: render, numbers, toggle, axe, title."""
     if "fatal" in r:
-        return [f"{name}: the inspection script failed: {r['fatal']}"]
-    out = []
+        return {"render": [f"{name}: the inspection script failed: {r['fatal']}"]}
+    render = []
     if r["mathNodes"] and not r["mathjax"]:
-        out.append(f"{name}: {r['mathNodes']} math elements but MathJax is not loaded")
+        render.append(
+            f"{name}: {r['mathNodes']} math elements but MathJax is not loaded"
+        )
     if r["mathjax"] and not r["typeset"]:
-        out.append(f"{name}: MathJax did not finish: {r['errors']}")
+        render.append(f"{name}: MathJax did not finish: {r['errors']}")
     if r["mathNodes"] and r["containers"] < r["mathNodes"]:
-        out.append(f"{name}: {r['mathNodes']} math elements, {r['containers']} typeset")
+        render.append(
+            f"{name}: {r['mathNodes']} math elements, {r['containers']} typeset"
+        )
     if r["merror"]:
-        out.append(f"{name}: {r['merror']} MathJax error(s) (mjx-merror)")
+        render.append(f"{name}: {r['merror']} MathJax error(s) (mjx-merror)")
     if r["rawTex"]:
-        out.append(f"{name}: raw TeX left in the text: {r['rawTex']}")
-    out += [f"{name}: console: {m}" for m in r["console"]]
-    out += [f"{name}: network: {m}" for m in r["network"]]
-    out += [
+        render.append(f"{name}: raw TeX left in the text: {r['rawTex']}")
+    render += [f"{name}: console: {m}" for m in r["console"]]
+    render += [f"{name}: network: {m}" for m in r["network"]]
+    render += [
         f"{name}: resource from another host: {u}"
         for u in r["resources"]
         if urlsplit(u).scheme in ("http", "https")
         and urlsplit(u).hostname != "127.0.0.1"
     ]
-    out += [f"{name}: image did not load: {u}" for u in r["brokenImages"]]
+    render += [f"{name}: image did not load: {u}" for u in r["brokenImages"]]
+    out = {"render": render}
+    if "split" in r:
+        out["numbers"] = [f"{name}: split across lines: {s}" for s in r["split"]] + [
+            f"{name}: cut by an edge: {c}" for c in r["cut"]
+        ]
+        out["toggle"] = [f"{name}: {t}" for t in r["toggle"]]
+        out["axe"] = [f"{name}: {v}" for v in r["axe"] or []]
+        out["title"] = [
+            f"{name}: TeX in {what}: {text!r}"
+            for what, text in (
+                ("the tab's title", r["title"]),
+                ("og:title", r["ogTitle"]),
+            )
+            if text and TEX_IN_TITLE.search(text)
+        ]
     return out
 
 
-def _screenshot(driver, name: str) -> Path:
-    """A full-page PNG in test-artifacts/."""
+def _screenshot(driver, name: str, max_height: int = 8000) -> Path:
+    """The page from its top (at most ``max_height`` CSS px) as a PNG in test-artifacts/,
+    at two device pixels per CSS pixel at most."""
     ARTIFACTS.mkdir(exist_ok=True)
-    height = driver.execute_script(
-        "return Math.min(8000, document.documentElement.scrollHeight)"
+    size = driver.execute_script(
+        "return [document.documentElement.clientWidth, "
+        "document.documentElement.scrollHeight, devicePixelRatio]"
     )
-    driver.set_window_size(1280, max(900, height))
+    width, height, ratio = size
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {
+                "x": 0,
+                "y": 0,
+                "width": width,
+                "height": min(height, max_height),
+                "scale": min(1.0, 2 / ratio),
+            },
+        },
+    )
     path = ARTIFACTS / name
-    driver.save_screenshot(str(path))
-    driver.set_window_size(1280, 1600)
+    path.write_bytes(base64.b64decode(shot["data"]))
     return path
 
 
-# --- the tests -----------------------------------------------------------------------
+# --- every page at both widths ----------------------------------------------------------
 
 
-def test_every_page_renders_its_math_offline_with_no_error(site, server, browser):  # noqa: F811
+def _sweep(width: int, server: str, pages: list[str]) -> dict[str, dict]:
+    with chromium(width) as driver:
+        reports = {}
+        for name in pages:
+            reports[name] = _visit(driver, server + name, width)
+            if name in SCREENSHOTS[width]:
+                driver.get(server + name)
+                driver.execute_async_script(INSPECT)
+                _screenshot(driver, SCREENSHOTS[width][name])
+        return reports
+
+
+@pytest.fixture(scope="module")
+def sweeps(site, server):  # noqa: F811
+    """Every page visited at 390 and at 1366 px (``_visit``), the two widths side by side
+    in two browsers: {width: {page: report}}."""
+    _require_browser()
     pages = [p.relative_to(site).as_posix() for p in html_pages(site)]
     assert "index.html" in pages
-    problems, typeset = [], 0
-    for name in pages:
-        report = _load(browser, server + name)
-        problems += _problems(name, report)
-        typeset += report.get("containers", 0)
+    with concurrent.futures.ThreadPoolExecutor(len(WIDTHS)) as pool:
+        running = {w: pool.submit(_sweep, w, server, pages) for w in WIDTHS}
+        return {w: job.result() for w, job in running.items()}
+
+
+def _all(sweeps, width: int, kind: str) -> list[str]:
+    return [
+        p for name, r in sweeps[width].items() for p in _problems(name, r).get(kind, [])
+    ]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_renders_its_math_offline_with_no_error(sweeps, width):
+    problems = _all(sweeps, width, "render")
     assert not problems, "\n".join(problems[:40])
-    assert typeset > 0, "no page had any math typeset"
+    assert sum(r.get("containers", 0) for r in sweeps[width].values()) > 0, (
+        "no page had any math typeset"
+    )
 
 
-def test_screenshots_of_the_front_page_and_a_derivation_page(site, server, browser):  # noqa: F811
-    assert not _problems("index.html", _load(browser, server + "index.html"))
-    shot = _screenshot(browser, "front-page.png")
-    assert shot.stat().st_size > 10_000
-    page = next((p for p in DERIVATION_PAGES if (site / p).exists()), None)
-    assert page, f"none of {DERIVATION_PAGES} was built"
-    report = _load(browser, server + page)
-    assert not _problems(page, report)
-    assert report["containers"] > 0, f"{page} has no typeset math"
-    shot = _screenshot(browser, "derivation-page.png")
-    assert shot.stat().st_size > 10_000
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_number_is_split_across_lines_or_cut_at_an_edge(sweeps, width):
+    problems = _all(sweeps, width, "numbers")
+    assert not problems, f"{len(problems)} numbers:\n" + "\n".join(problems[:40])
 
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_sidebar_toggle_and_the_page_contents_work(sweeps, width):
+    problems = _all(sweeps, width, "toggle")
+    assert not problems, "\n".join(problems[:40])
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_critical_or_serious_accessibility_violation(sweeps, width):
+    require(
+        "axe",
+        AXE.exists(),
+        "axe-core is installed from npm by `npm ci --omit=dev` "
+        "(with Debian's nodejs and npm: apt-get install nodejs npm)",
+    )
+    problems = _all(sweeps, width, "axe")
+    assert not problems, "\n".join(problems[:40])
+
+
+def test_titles_where_tex_cannot_render_are_plain_text(sweeps):
+    problems = _all(sweeps, 1366, "title")
+    assert not problems, "\n".join(problems)
+
+
+def test_screenshots_are_kept(sweeps):
+    for width, shots in SCREENSHOTS.items():
+        for page, name in shots.items():
+            if page in sweeps[width]:
+                assert (ARTIFACTS / name).stat().st_size > 10_000, name
+    assert len([p for p in SCREENSHOTS[390] if p in sweeps[390]]) >= 2, (
+        "the phone screenshots' pages were not built"
+    )
+
+
+# --- negative controls: a page and a server broken on purpose -------------------------
+
+# A page broken on purpose in each way the tests look for, next to the real site's
+# assets: the inspection must see every fault (a check that cannot fail proves nothing).
+BROKEN = r"""
+<p>A formula MathJax cannot parse:
+   <span class="math notranslate nohighlight">\(\frac{1}\)</span>.</p>
+<p class="mathjax_ignore">Raw TeX left as text (MathJax told to skip it): $$ \frac{a}{b} $$</p>
+<img src="_static/missing-figure.png" alt="missing">
+<script src="http://192.0.2.1/remote.js"></script>
+<script>console.error("an error on purpose");</script>
+<div class="cell_output docutils container"><pre style="width: 10ch; white-space: pre-wrap;
+  word-break: break-all">max rel error 1.6e-16 (split on purpose)</pre></div>
+<table><tr><td><div style="width: 3ch; overflow: hidden; white-space: nowrap">2.3e-11</div>
+</td></tr></table>
+<button class="broken-on-purpose"></button>
+"""
+
+
+def _broken_page(site, tmp_path) -> str:  # noqa: F811
+    """A page of the site with every fault of BROKEN, the tab's title and og:title in
+    TeX, and without book.js (the fix of the sidebar toggles); in tmp_path."""
+    (tmp_path / "_static").symlink_to(site / "_static", target_is_directory=True)
+    with_math = [
+        p
+        for p in html_pages(site)
+        if 'class="math' in p.read_text(encoding="utf-8")
+        and "../" in p.read_text(encoding="utf-8")
+    ]
+    assert with_math, "no page of this build has math"
+    page = min(with_math, key=lambda p: p.stat().st_size).read_text(encoding="utf-8")
+    # The page moves to the site's root: its links to ../_static must point there.
+    page = page.replace("../", "")
+    page = re.sub(r'<script[^>]*src="_static/book\.js[^"]*"[^>]*></script>', "", page)
+    page = re.sub(
+        r"<title>.*?</title>",
+        r"<title>\\(\\mathbf c\\) of the output</title>",
+        page,
+        flags=re.S,
+    )
+    page = re.sub(r'(<meta property="og:title" content=")[^"]*', r"\1\\partial J", page)
+    page = page.replace("</article>", BROKEN + "</article>", 1)
+    (tmp_path / "broken.html").write_text(page, encoding="utf-8")
+    return "broken.html"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_inspection_sees_every_fault_of_a_page_broken_on_purpose(
+    site,
+    width,  # noqa: F811
+    tmp_path,
+):
+    _require_browser()
+    name = _broken_page(site, tmp_path)
+    with serve(tmp_path) as url, chromium(width) as driver:
+        found = _problems(name, _visit(driver, url + name, width))
+    everything = "\n".join(p for kind in found.values() for p in kind)
+    for fault in (
+        "mjx-merror",
+        "raw TeX",
+        "missing-figure.png",
+        "HTTP 404",
+        "another host: http://192.0.2.1/remote.js",
+        "an error on purpose",
+    ):
+        assert fault in "\n".join(found["render"]), (
+            f"not detected: {fault}\n{everything}"
+        )
+    assert any('split across lines: "1.6e-16"' in p for p in found["numbers"]), (
+        everything
+    )
+    assert any('cut by an edge: "2.3e-11"' in p for p in found["numbers"]), everything
+    assert found["toggle"], f"the dead sidebar toggle was not detected\n{everything}"
+    assert len(found["title"]) == 2, f"TeX in the titles not detected\n{everything}"
+    if AXE.exists():
+        assert any("button-name" in p for p in found["axe"]), everything
+
+
+def _explorer_failures(driver, url: str) -> list[str]:
+    """Turn on MathJax's accessibility explorer (its menu setting), open a page, focus a
+    formula and wait until the speech rules arrive; the failed requests and the
+    console's errors of that."""
+    driver.get(url)
+    driver.execute_script(
+        "localStorage.setItem('MathJax-Menu-Settings', "
+        "JSON.stringify({explorer: true}))"
+    )
+    driver.get_log("performance")
+    driver.get_log("browser")
+    driver.get(url)
+    driver.execute_async_script(INSPECT)
+    driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        document.querySelector('mjx-container').focus();
+        const start = Date.now();
+        (function wait() {
+          const maps = performance.getEntriesByType('resource')
+            .filter(e => e.name.includes('/sre/mathmaps/'));
+          if (maps.length >= 2 || Date.now() - start > 10000) done(maps.length);
+          else setTimeout(wait, 100);
+        })();""")
+    time.sleep(0.5)
+    return _network_failures(driver) + [
+        e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"
+    ]
+
+
+def test_the_math_accessibility_explorer_loads_its_files_offline(site, browser):  # noqa: F811
+    page = next(
+        p for p in html_pages(site) if 'class="math' in p.read_text(encoding="utf-8")
+    )
+    name = page.relative_to(site).as_posix()
+    with serve(site) as url:
+        failures = _explorer_failures(browser, url + name)
+    assert not failures, "\n".join(failures[:10])
+    # Negative control: the same site with its speech rules missing.
+    with serve(site, refuse="/_static/mathjax/sre/") as url:
+        failures = _explorer_failures(browser, url + name)
+    assert any("mathmaps" in f and "404" in f for f in failures), failures
+
+
+# --- the reader features ----------------------------------------------------------------
+
+
+def _pages_with(site, needle: str) -> list[str]:  # noqa: F811
+    return [
+        p.relative_to(site).as_posix()
+        for p in html_pages(site)
+        if needle in p.read_text(encoding="utf-8")
+    ]
+
+
+def test_folded_cells_open_and_code_has_copy_buttons(site, server, browser):  # noqa: F811
+    with_code = _pages_with(site, 'class="cell docutils container"')
+    if not with_code:
+        pytest.skip("no page of this build has a code cell")
+    browser.get(server + with_code[0])
+    buttons = browser.execute_script(
+        "return document.querySelectorAll('button.copybtn').length"
+    )
+    assert buttons > 0, f"{with_code[0]}: no copy button on its code"
+    folded = _pages_with(site, "tag_hide-input")
+    if not folded:
+        pytest.skip("no page of this build folds a cell (hide-input)")
+    browser.get(server + folded[0])
+    state = browser.execute_script("""
+        const d = document.querySelector('.tag_hide-input details');
+        if (!d) return null;
+        const before = d.open;
+        d.querySelector('summary').click();
+        const code = d.querySelector('pre');
+        return [before, d.open, code ? code.getBoundingClientRect().height : 0];""")
+    assert state is not None, f"{folded[0]}: a hide-input cell has no fold"
+    before, after, height = state
+    assert before is False and after is True and height > 0, (folded[0], state)
+
+
+def test_plots_are_svg_with_alt_text_from_their_data_and_white_in_dark_mode(
+    site, server, browser
+):  # noqa: F811
+    plots = {
+        p: re.findall(
+            r'<img alt="([^"]*)" src="([^"]+)"', (site / p).read_text(encoding="utf-8")
+        )
+        for p in _pages_with(site, "cell_output")
+    }
+    plots = {p: imgs for p, imgs in plots.items() if imgs}
+    # The book plots on several pages (checking, cost, experiments): none means the
+    # plots were lost (a headless backend leaking into the build, say), not a skip.
+    assert plots, "no page of this build shows a plot"
+    for page, imgs in plots.items():
+        for alt, src in imgs:
+            assert src.endswith(".svg"), f"{page}: a plot is not SVG: {src}"
+            assert alt.startswith("Plot") and "axis" in alt and src not in alt, (
+                f"{page}: the plot's alt text does not describe it: {alt[:120]!r}"
+            )
+    page = next(iter(plots))
+    browser.get(server + page)
+    colours = browser.execute_script("""
+        document.documentElement.dataset.theme = 'dark';
+        return Array.from(document.querySelectorAll('div.cell_output img'))
+            .map(i => getComputedStyle(i).backgroundColor);""")
+    assert colours, f"{page}: no plot found"
+    assert set(colours) == {"rgb(255, 255, 255)"}, (page, colours)
+    background = browser.execute_script(
+        "return getComputedStyle(document.body).backgroundColor"
+    )
+    assert background != "rgb(255, 255, 255)", "the page did not switch to dark mode"
+    browser.execute_script(
+        "document.querySelector('div.cell_output img').scrollIntoView()"
+    )
+    _screenshot(browser, "dark-mode-plot.png", max_height=1600)
+
+
+def test_dark_mode_follows_the_system_until_the_reader_picks_a_mode(server, browser):
+    def theme(system: str) -> str:
+        browser.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia",
+            {"features": [{"name": "prefers-color-scheme", "value": system}]},
+        )
+        browser.get(server + "index.html")
+        return browser.execute_script("return document.documentElement.dataset.theme")
+
+    try:
+        browser.get(server + "index.html")
+        browser.execute_script("localStorage.clear()")
+        assert theme("dark") == "dark", "a system in dark mode got a light page"
+        assert theme("light") == "light", "a system in light mode got a dark page"
+        # The reader picks light with the theme's switch: it stays, whatever the system.
+        browser.execute_script(
+            "document.querySelector('.theme-change-button[data-mode=light]').click()"
+        )
+        assert theme("dark") == "light", "the reader's choice did not stick"
+    finally:
+        browser.execute_script("localStorage.clear()")
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+def test_search_finds_pages_and_shows_plain_titles(server, browser):
+    def results(query: str) -> list[str]:
+        browser.get(server + f"search.html?q={query}")
+        return browser.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            const start = Date.now();
+            (function poll() {
+              const items = document.querySelectorAll('#search-results li');
+              const status = document.querySelector(
+                '#search-results .search-summary, #search-results p');
+              if (items.length || Date.now() - start > 15000 ||
+                  (status && /did not match|found/.test(status.textContent)))
+                done(Array.from(items).map(li => li.querySelector('a').textContent));
+              else setTimeout(poll, 100);
+            })();""")
+
+    assert results("carousel"), "searching the book for 'carousel' found no page"
+    # Titles with math (attention 3.2 to 3.5) are among these results.
+    math_titles = [
+        t for t in results("recurrent") + results("attention") if TEX_IN_TITLE.search(t)
+    ]
+    assert not math_titles, f"search results show TeX: {math_titles}"
+
+
+# --- the math at a phone's width and a laptop's (book.css) ------------------------
 
 # --- math at a phone's and a laptop's width ------------------------------------------
 
@@ -561,98 +1137,6 @@ def test_math_fits_a_phone_and_a_laptop(site, server, browser):  # noqa: F811
     assert not problems, "\n".join(problems[:60])
 
 
-def _pages_with(site, needle: str) -> list[str]:  # noqa: F811
-    return [
-        p.relative_to(site).as_posix()
-        for p in html_pages(site)
-        if needle in p.read_text(encoding="utf-8")
-    ]
-
-
-def test_folded_cells_open_and_code_has_copy_buttons(site, server, browser):  # noqa: F811
-    with_code = _pages_with(site, 'class="cell docutils container"')
-    if not with_code:
-        pytest.skip("no page of this build has a code cell")
-    browser.get(server + with_code[0])
-    buttons = browser.execute_script(
-        "return document.querySelectorAll('button.copybtn').length"
-    )
-    assert buttons > 0, f"{with_code[0]}: no copy button on its code"
-    folded = _pages_with(site, "tag_hide-input")
-    if not folded:
-        pytest.skip("no page of this build folds a cell (hide-input)")
-    browser.get(server + folded[0])
-    state = browser.execute_script("""
-        const d = document.querySelector('.tag_hide-input details');
-        if (!d) return null;
-        const before = d.open;
-        d.querySelector('summary').click();
-        const code = d.querySelector('pre');
-        return [before, d.open, code ? code.getBoundingClientRect().height : 0];""")
-    assert state is not None, f"{folded[0]}: a hide-input cell has no fold"
-    before, after, height = state
-    assert before is False and after is True and height > 0, (folded[0], state)
-
-
-def test_plots_keep_a_white_background_in_dark_mode(site, server, browser):  # noqa: F811
-    plots = [
-        p
-        for p in _pages_with(site, "cell_output")
-        if re.search(
-            r"cell_output.*?<img ", (site / p).read_text(encoding="utf-8"), re.S
-        )
-    ]
-    # The book plots on several pages (checking, cost, experiments): none means the
-    # plots were lost (a headless backend leaking into the build, say), not a skip.
-    assert plots, "no page of this build shows a plot"
-    browser.get(server + plots[0])
-    colours = browser.execute_script("""
-        document.documentElement.dataset.theme = 'dark';
-        return Array.from(document.querySelectorAll('div.cell_output img'))
-            .map(i => getComputedStyle(i).backgroundColor);""")
-    assert colours, f"{plots[0]}: no plot found"
-    assert set(colours) == {"rgb(255, 255, 255)"}, (plots[0], colours)
-    background = browser.execute_script(
-        "return getComputedStyle(document.body).backgroundColor"
-    )
-    assert background != "rgb(255, 255, 255)", "the page did not switch to dark mode"
-    _screenshot(browser, "dark-mode-plot.png")
-
-
-# A page broken on purpose in each way the tests look for, next to the real site's
-# assets: the inspection must see every fault (a check that cannot fail proves nothing).
-BROKEN = r"""
-<p>A formula MathJax cannot parse:
-   <span class="math notranslate nohighlight">\(\frac{1}\)</span>.</p>
-<p class="mathjax_ignore">Raw TeX left as text (MathJax told to skip it): $$ \frac{a}{b} $$</p>
-<img src="_images/missing-figure.png" alt="missing">
-<script src="http://192.0.2.1/remote.js"></script>
-<script>console.error("an error on purpose");</script>
-"""
-
-
-def test_the_inspection_sees_broken_math_images_and_requests(site, browser, tmp_path):  # noqa: F811
-    (tmp_path / "_static").symlink_to(site / "_static", target_is_directory=True)
-    with_math = _pages_with(site, 'class="math')
-    assert with_math, "no page of this build has math"
-    # The page moves to the site's root: its links to ../_static must point there.
-    page = (site / with_math[0]).read_text(encoding="utf-8").replace("../", "")
-    (tmp_path / "broken.html").write_text(
-        page.replace("</article>", BROKEN + "</article>", 1), encoding="utf-8"
-    )
-    with serve(tmp_path) as url:
-        found = "\n".join(_problems("broken.html", _load(browser, url + "broken.html")))
-    for fault in (
-        "mjx-merror",
-        "raw TeX",
-        "missing-figure.png",
-        "HTTP 404",
-        "another host: http://192.0.2.1/remote.js",
-        "an error on purpose",
-    ):
-        assert fault in found, f"not detected: {fault}\n{found}"
-
-
 # Math broken on purpose in each way the math inspection looks for, each fault confined to
 # its own element: it must see every one (and the share of scrolling equations).
 WIDE = r"\sum_{i=1}^{n} a_i b_i + " * 12 + "c"
@@ -695,20 +1179,3 @@ def test_the_math_inspection_sees_cut_crowded_and_uncued_math(site, browser, tmp
     # The cue is the stylesheet's: the wide equations that keep it are not reported.
     assert "no visible cue: equation-wide" not in found, found
     assert len(r["scrolling"]) > MAX_SCROLLING_SHARE * r["display"], r
-
-
-def test_search_finds_pages(site, server, browser):  # noqa: F811
-    browser.get(server + "search.html?q=carousel")
-    found = browser.execute_async_script("""
-        const done = arguments[arguments.length - 1];
-        const start = Date.now();
-        (function poll() {
-          const items = document.querySelectorAll('#search-results li');
-          const status = document.querySelector(
-            '#search-results .search-summary, #search-results p');
-          if (items.length || Date.now() - start > 15000 ||
-              (status && /did not match|found/.test(status.textContent)))
-            done(Array.from(items).map(li => li.querySelector('a').getAttribute('href')));
-          else setTimeout(poll, 100);
-        })();""")
-    assert found, "searching the book for 'carousel' found no page"

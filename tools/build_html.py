@@ -35,6 +35,7 @@ IGNORE = shutil.ignore_patterns(
     ".pytest_cache",
     "test-artifacts",
     ".jupyter_cache",
+    "node_modules",
 )
 
 
