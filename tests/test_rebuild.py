@@ -24,14 +24,14 @@ MUTANTS = [
     (
         "lstm_notes/models/lstm.py",
         "lstm_notes.models.lstm:_cell_backward",
-        '"o": da * tanh_c * dsigmoid(s.o),',
-        '"o": da * tanh_c * dsigmoid(s.o) * 1.001,',
+        '"o": dGo * dsigmoid(s.o),',
+        '"o": dGo * dsigmoid(s.o) * 1.001,',
     ),
     (
         "lstm_notes/models/rnn.py",
-        "lstm_notes.models.rnn:_backward",
-        "ds = dtanh(h[t]) * dh",
-        "ds = dtanh(h[t]) * dh * 1.001",
+        "lstm_notes.models.rnn:_recurrence_backward",
+        "ds[t] = dtanh(h[t]) * delta[t]",
+        "ds[t] = dtanh(h[t]) * delta[t] * 1.001",
     ),
     (
         "lstm_notes/blocks.py",
