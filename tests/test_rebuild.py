@@ -42,8 +42,8 @@ MUTANTS = [
     (
         "lstm_notes/chapters/vanishing.py",
         "lstm_notes.chapters.vanishing:bptt_term_outer",
-        "return np.outer((1.0 - h_k**2) * (P_tk.T @ d_t), h_prev)",
-        "return np.outer((1.001 - h_k**2) * (P_tk.T @ d_t), h_prev)",
+        "return np.outer(dtanh(h_k) * (P_tk.T @ d_t), h_prev)",
+        "return np.outer(dtanh(h_k) * (P_tk.T @ d_t) * 1.001, h_prev)",
     ),
 ]
 
