@@ -24,14 +24,14 @@ MUTANTS = [
     (
         "lstm_notes/models/lstm.py",
         "lstm_notes.models.lstm:_cell_backward",
-        '"o": da * tanh_c * dsigmoid(s.o),',
-        '"o": da * tanh_c * dsigmoid(s.o) * 1.001,',
+        '"o": dGo * dsigmoid(s.o),',
+        '"o": dGo * dsigmoid(s.o) * 1.001,',
     ),
     (
         "lstm_notes/models/rnn.py",
-        "lstm_notes.models.rnn:_backward",
-        "ds = dtanh(h[t]) * dh",
-        "ds = dtanh(h[t]) * dh * 1.001",
+        "lstm_notes.models.rnn:_recurrence_backward",
+        "ds[t] = dtanh(h[t]) * delta[t]",
+        "ds[t] = dtanh(h[t]) * delta[t] * 1.001",
     ),
     (
         "lstm_notes/blocks.py",
@@ -42,8 +42,8 @@ MUTANTS = [
     (
         "lstm_notes/chapters/vanishing.py",
         "lstm_notes.chapters.vanishing:bptt_term_outer",
-        "return np.outer((1.0 - h_k**2) * (P_tk.T @ d_t), h_prev)",
-        "return np.outer((1.001 - h_k**2) * (P_tk.T @ d_t), h_prev)",
+        "return np.outer(dtanh(h_k) * (P_tk.T @ d_t), h_prev)",
+        "return np.outer(dtanh(h_k) * (P_tk.T @ d_t) * 1.001, h_prev)",
     ),
 ]
 

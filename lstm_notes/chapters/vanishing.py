@@ -94,7 +94,7 @@ def immediate_dW(h_prev, h_k) -> np.ndarray:
     Checked as ``van-immediate`` (vanishing/bptt).
     """
     n = h_k.shape[0]
-    return np.einsum("i,ip,q->ipq", 1.0 - h_k**2, np.eye(n), h_prev)
+    return np.einsum("i,ip,q->ipq", dtanh(h_k), np.eye(n), h_prev)
 
 
 def output_grads(params, cache: rnn.Cache, y) -> np.ndarray:
@@ -128,7 +128,7 @@ def bptt_term_outer(d_t, P_tk, h_k, h_prev) -> np.ndarray:
     """One term in outer-product form: ``(D_k (dh_t/dh_k)^T d_t) h_{k-1}^T``.
 
     Checked as ``van-bptt-outer`` (vanishing/bptt)."""
-    return np.outer((1.0 - h_k**2) * (P_tk.T @ d_t), h_prev)
+    return np.outer(dtanh(h_k) * (P_tk.T @ d_t), h_prev)
 
 
 def bptt_recursion(params, x, y, h0=None) -> tuple[np.ndarray, np.ndarray]:
@@ -144,9 +144,7 @@ def bptt_recursion(params, x, y, h0=None) -> tuple[np.ndarray, np.ndarray]:
     delta[T - 1] = g[T - 1]
     for k in range(T - 1, 0, -1):
         delta[k - 1] = g[k - 1] + J[k].T @ delta[k]
-    dW = sum(
-        np.outer((1.0 - h[k] ** 2) * delta[k - 1], h[k - 1]) for k in range(1, T + 1)
-    )
+    dW = sum(np.outer(dtanh(h[k]) * delta[k - 1], h[k - 1]) for k in range(1, T + 1))
     return delta, dW
 
 
@@ -175,7 +173,7 @@ def other_grads(params, x, cache: rnn.Cache, y, delta) -> dict[str, np.ndarray]:
     Checked as ``van-rnn-grads`` (vanishing/bptt).
     """
     h, err, T = cache.h, output_error(cache.y_hat, y), x.shape[0]
-    dz = [(1.0 - h[k] ** 2) * delta[k - 1] for k in range(1, T + 1)]  # D_k delta_k
+    dz = [dtanh(h[k]) * delta[k - 1] for k in range(1, T + 1)]  # D_k delta_k
     return {
         "U": sum(np.outer(dz[k - 1], x[k - 1]) for k in range(1, T + 1)),
         "b": sum(dz[k - 1] for k in range(1, T + 1)),
@@ -290,7 +288,7 @@ def norm_bound(h, W) -> np.ndarray:
         for k in range(t + 1):
             B[t, k] = np.prod(
                 [
-                    np.linalg.norm(np.diag(1.0 - h[i] ** 2), 2) * w
+                    np.linalg.norm(np.diag(dtanh(h[i])), 2) * w
                     for i in range(k + 1, t + 1)
                 ]
             )

@@ -12,7 +12,16 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["finite_float64", "array", "keys", "params", "sequence", "state", "step"]
+__all__ = [
+    "finite_float64",
+    "array",
+    "keys",
+    "params",
+    "sequence",
+    "model_inputs",
+    "state",
+    "step",
+]
 
 
 def finite_float64(value, name: str, allow_complex: bool = False) -> np.ndarray:
@@ -132,6 +141,22 @@ def sequence(x, y, n_x: int, n_y: int | None, allow_complex: bool = False):
             f"label y{list(where)} = {int(y[where])} is out of range(0, {n_y})"
         )
     return x, y
+
+
+def model_inputs(
+    x, y, n_x: int, n_y: int, allow_complex: bool, *, labels: bool, batch: bool
+):
+    """A model's ``x`` and ``y`` (:func:`sequence`): labels required unless ``labels`` is
+    False, and a batch (T, B, n_x) refused unless ``batch`` is True (it goes to the
+    model's ``batch_loss_and_grads``)."""
+    if labels and y is None:
+        raise ValueError("y, the labels (one class index per step), is required")
+    if np.ndim(x) == 3 and not batch:
+        raise ValueError(
+            f"x has shape {np.shape(x)}: a sequence is (T, n_x); a batch (T, B, n_x) goes to "
+            "batch_loss_and_grads"
+        )
+    return sequence(x, y, n_x, n_y, allow_complex)
 
 
 def state(

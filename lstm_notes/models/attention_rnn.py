@@ -458,8 +458,8 @@ def denominator_path_sum(W, x, h, factor, d) -> dict[str, np.ndarray]:
             for k in range(1, m + 1):
                 product = np.eye(n)
                 for j in range(k, m):
-                    product = product @ W.T @ np.diag(1.0 - h[j + 1] ** 2)
-                column = np.diag(1.0 - h[k] ** 2) @ product @ factor(t, m) @ d[t - 1]
+                    product = product @ W.T @ np.diag(dtanh(h[j + 1]))
+                column = np.diag(dtanh(h[k])) @ product @ factor(t, m) @ d[t - 1]
                 out["W"] += np.outer(column, h[k - 1])
                 out["U"] += np.outer(column, x[k - 1])
                 out["b"] += column

@@ -236,15 +236,10 @@ def validated(
     """Check everything the model takes (names, shapes, dtypes, finite values, labels);
     returns the arrays. ``labels=False``: no labels (``y`` is None); a missing state is
     zeros; ``batch=True`` takes a batch, x (T, B, n_x)."""
-    if labels and y is None:
-        raise ValueError("y, the labels (one class index per step), is required")
-    if np.ndim(x) == 3 and not batch:
-        raise ValueError(
-            f"x has shape {np.shape(x)}: a sequence is (T, n_x); a batch (T, B, n_x) goes to "
-            "batch_loss_and_grads"
-        )
     p, n = _params(params, allow_complex)
-    x, y = validate.sequence(x, y, n["n_x"], n["n_y"], allow_complex)
+    x, y = validate.model_inputs(
+        x, y, n["n_x"], n["n_y"], allow_complex, labels=labels, batch=batch
+    )
     dtype = np.result_type(*p.values(), x)
     shape = (*x.shape[1:-1], n["n_a"])
     a0 = validate.state(a0, "a0", shape, dtype, allow_complex)

@@ -488,8 +488,10 @@ class Pool:
         self.alive: int | None = None  # read end of a pipe the warm process holds open
         self.keys: set[str] = set()
 
-    def start(self, jobs: list[Job]) -> None:
-        """Start running ``jobs`` (in this order, ``nproc`` at a time)."""
+    def start(self, jobs: list[Job], at_once: int = 0) -> None:
+        """Start running ``jobs``: the first ``at_once`` together, sharing the cores
+        (for long pages whose runtimes are unknown: none of them can then start last),
+        the others in order as fewer than ``nproc`` run."""
         if self.workdir.exists():
             shutil.rmtree(self.workdir)
         self.workdir.mkdir(parents=True)
@@ -504,13 +506,13 @@ class Pool:
         if pid == 0:
             os.close(read)
             try:
-                self._serve(jobs, parent)
+                self._serve(jobs, parent, at_once)
             finally:
                 os._exit(0)
         os.close(write)
         self.pid, self.alive = pid, read
 
-    def _serve(self, jobs: list[Job], parent: int) -> None:
+    def _serve(self, jobs: list[Job], parent: int, at_once: int) -> None:
         running: dict[int, Job] = {}
 
         def stop(signum, frame):
@@ -531,7 +533,8 @@ class Pool:
             return
         queue = list(jobs)
         while queue or running:
-            while queue and len(running) < self.nproc:
+            while queue and (len(running) < self.nproc or at_once > 0):
+                at_once -= 1
                 job = queue.pop(0)
                 running[_page_process(job, self.workdir, snapshot)] = job
             pid, status = os.wait()

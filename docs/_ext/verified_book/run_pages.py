@@ -2,9 +2,10 @@
 
 - ``env-before-read-docs``: the pages Sphinx is about to read that myst-nb reads as
   Python notebooks are handed to a warm process (``execution.Pool``, ``-j`` processes at a
-  time), longest first by their previous runtime (without one, pages that plot first:
-  they show the book's experiments, its longest runs; then the longest code), so that
-  they run while Sphinx's readers parse the prose;
+  time), longest first by their previous runtime; without one (a cold build), the pages
+  that plot (they show the book's experiments, its longest runs) start at once,
+  sharing the cores, then the others, longest code first. They run while Sphinx's
+  readers parse the prose;
 - myst-nb, where it would start a kernel, gets their outputs from there
   (``mystnb_internals.install_client``); a page the warm process does not have (its
   cells changed meanwhile) runs in a process forked on the spot;
@@ -93,8 +94,12 @@ def _start(app, env, docnames):
         # unknown runtimes last; among them pages that plot (they show an experiment,
         # the book's longest runs) first, then the longest code
         jobs.append(((runtime is None, -(runtime or 0.0), not job.plots, -size), job))
+    jobs.sort(key=lambda j: j[0])
+    # Pages that plot and have never run here start together, sharing the cores: the
+    # longest of them, unknown, cannot start last.
+    at_once = sum(1 for (unknown, _, quiet, _), _ in jobs if unknown and not quiet)
     pool = execution.Pool(deps.package_root(), _workdir(app), app.parallel or 1)
-    pool.start([job for _, job in sorted(jobs, key=lambda j: j[0])])
+    pool.start([job for _, job in jobs], at_once=at_once)
     _STATE["pool"] = pool
 
 
