@@ -150,7 +150,7 @@ def test_blocks_a_cell_printed_in_several_flushes_are_read_as_one(capsys):
     assert kinds == ["literal_block", "check_lines", "literal_block"]
     assert [cell[0].astext(), cell[2].astext()] == ["before", "after"]
     (line,) = cell[1].findall(check_line)
-    assert line.astext().startswith("✓ t-a ×2 against a second exact form")
+    assert line.astext().startswith("✓ t-a 2 checks against a second exact form")
     assert len(list(cell[1].findall(nodes.row))) == 3  # the headers and two checks
     assert len(list(cell[1].findall(check_record))) == 1
 
@@ -249,7 +249,7 @@ def test_a_check_line_becomes_the_short_line_linked_to_its_number(tiny_site):
     )
     shown = _text(line.group(1)).strip()
     assert re.fullmatch(
-        rf"✓ \({re.escape(number)}\) ×2 against central differences "
+        rf"✓ \({re.escape(number)}\) 2 checks against central differences "
         r"\(max rel\. error \S+\) and the complex step \(\S+\)",
         shown,
     ), shown

@@ -7,9 +7,9 @@ back (``parse_short_line``) from the cells' printed output and shows instead, pe
 of consecutive check lines:
 
 - one short line per equation: a check mark, the equation's printed number linked to it,
-  how many comparisons ("×4"), what the analytic side was compared against (the method in
-  words, or the words the check was given) and the largest relative error, e.g.
-  "✓ (2.2.4) ×2 against the complex step: max rel. error 2e-15"; an erratum reads
+  how many comparisons ("4 checks"), what the analytic side was compared against (the
+  method in words, or the words the check was given) and the largest relative error, e.g.
+  "✓ (2.2.4) 2 checks against the complex step: max rel. error 2e-15"; an erratum reads
   "✗ (4.1.3) as written fails by 14, ✓ corrected passes at 2e-15, against ...";
 - after the last line, a ``<details>`` "full record" with every figure of every line
   (keyboard and screen reader accessible, closed by default).
@@ -161,7 +161,7 @@ def short_line(app, fromdoc: str, recs: list[dict]) -> check_line:
         return line
     line += [_mark(True), nodes.Text(" "), _equation(app, fromdoc, first["label"])]
     if len(recs) > 1:
-        line += nodes.Text(f" ×{len(recs)}")
+        line += nodes.Text(f" {len(recs)} checks")
     # The words -> the largest max rel, in order of appearance.
     worst: dict[str, float] = {}
     for rec in recs:
