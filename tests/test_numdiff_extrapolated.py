@@ -74,3 +74,15 @@ def test_the_step_rules():
     assert EXTRAPOLATED_STEP > 100 * CENTRAL_STEP
     # the rule of calc-central stays that of a single central difference
     assert np.allclose(central_steps(x), CENTRAL_STEP * np.maximum(1, np.abs(x)))
+
+
+def test_the_directional_central_difference_is_extrapolated_too():
+    x = np.linspace(-1.5, 2.0, 12)
+    g = grad_f(x)
+    est = numdiff.directional(f, x, k=8, seed=1)
+    exact = np.array([g @ v for v in est.directions])
+    rel = np.max(np.abs(est.value - exact) / np.abs(exact))
+    assert est.step == EXTRAPOLATED_STEP * 2.0
+    h = CENTRAL_STEP * 2.0  # one difference at its best step, for comparison
+    single = np.array([(f(x + h * v) - f(x - h * v)) / (2 * h) for v in est.directions])
+    assert rel < 1e-11 and rel < np.max(np.abs(single - exact) / np.abs(exact)) / 10

@@ -12,16 +12,17 @@ compares with an analytic result:
     ``3e-13`` times the function's scale. Four evaluations per entry instead of two buy
     10 to 100 times the accuracy of a single central difference at its best step
     ``eps^(1/3)`` (``CENTRAL_STEP``, equation ``calc-central``: the rule of
-    :func:`central_steps`, and still the step of :func:`directional` and
-    :func:`differential`); the book's central checks measure at most about ``3e-10``
-    relative, against ``2e-8`` with a single difference.
+    :func:`central_steps`); the book's central checks measure at most about ``3e-10``
+    relative, against ``2e-8`` with a single difference (equation
+    ``calc-richardson``).
 ``complex_step_grad``
     ``Im f(x + i h e_i) / h`` with ``h = 1e-20``: no subtraction, hence no cancellation,
     and an error near machine precision. Only valid when every operation in ``f`` is
     analytic (no ``abs``, no ``maximum``, no writing into a float buffer).
 ``directional``
-    Derivatives along ``k`` random unit directions ``v``: ``(f(x + h v) - f(x - h v)) / 2h``
-    (or the complex step along ``v``). The cost is ``2k`` (or ``k``) evaluations whatever
+    Derivatives along ``k`` random unit directions ``v``: the central difference
+    ``(f(x + h v) - f(x - h v)) / 2h`` extrapolated in the same way (or the complex
+    step along ``v``). The cost is ``2k`` (or ``k``) evaluations whatever
     the size of ``x``; the analytic gradient ``g`` is compared through ``<g, v>``.
 ``differential``
     The derivative of any (scalar, vector or matrix valued) ``f`` along one direction
@@ -226,9 +227,9 @@ def directional(
 
 
 def direction_step(x: np.ndarray) -> float:
-    """The central-difference step along a direction at ``x``:
-    ``eps^(1/3) * max(1, max_i |x_i|)`` (equation ``calc-directional``)."""
-    return CENTRAL_STEP * max(1.0, float(np.max(np.abs(x), initial=0.0)))
+    """The base step of the extrapolated central difference along a direction at ``x``:
+    ``eps^(1/5) * max(1, max_i |x_i|)`` (equation ``calc-directional``)."""
+    return EXTRAPOLATED_STEP * max(1.0, float(np.max(np.abs(x), initial=0.0)))
 
 
 def jacobian(
@@ -296,9 +297,13 @@ def differential(
         return Estimate(
             np.asarray(value, dtype=np.float64), "complex-step", COMPLEX_STEP
         )
-    if method == "central":
+    if method == "central":  # extrapolated as in _extrapolated, along dx
         h = direction_step(x)
-        value = (np.asarray(f(x + h * dx)) - np.asarray(f(x - h * dx))) / (2 * h)
+        d1, d2 = (
+            (np.asarray(f(x + s * dx)) - np.asarray(f(x - s * dx))) / (2 * s)
+            for s in (h, 2 * h)
+        )
+        value = (4 * d1 - d2) / 3
         return Estimate(np.asarray(value, dtype=np.float64), "central", h)
     raise ValueError(f"unknown method {method!r}; use 'central' or 'complex-step'")
 
