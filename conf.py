@@ -91,13 +91,9 @@ html_theme_options = {
         'Text CC BY 4.0, code MIT. <a href="{cite}">How to cite</a>.</p>'
     ),
 }
-html_context = {
-    "default_mode": "auto"
-}  # the reader's system's mode until they pick one
-templates_path = [
-    "docs/_templates"
-]  # layout.html: no heavy scripts in every page's head
+# Dark or light as the reader's system, until they pick; layout.html: light page heads.
+html_context = {"default_mode": "auto"}
+templates_path = ["docs/_templates"]
 
-copybutton_prompt_text = r">>> |\.\.\. "
-copybutton_prompt_is_regexp = True
+copybutton_prompt_text, copybutton_prompt_is_regexp = r">>> |\.\.\. ", True
 copybutton_exclude = ".linenos, .gp, .go"

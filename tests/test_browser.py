@@ -1179,3 +1179,37 @@ def test_the_math_inspection_sees_cut_crowded_and_uncued_math(site, browser, tmp
     # The cue is the stylesheet's: the wide equations that keep it are not reported.
     assert "no visible cue: equation-wide" not in found, found
     assert len(r["scrolling"]) > MAX_SCROLLING_SHARE * r["display"], r
+
+
+# --- the one-page summaries on paper ------------------------------------------------
+
+A4 = {"paperWidth": 8.27, "paperHeight": 11.69, "preferCSSPageSize": True}
+
+
+def _printed_pages(driver, url: str) -> int:
+    """Pages of ``url`` printed to PDF as a reader's print dialog does (A4, the site's
+    print styles), after MathJax has typeset it."""
+    _load(driver, url)
+    pdf = base64.b64decode(
+        driver.execute_cdp_cmd("Page.printToPDF", {**A4, "printBackground": False})[
+            "data"
+        ]
+    )
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
+
+
+def test_each_one_page_summary_prints_on_one_a4_page(site, server, browser):  # noqa: F811
+    summaries = [
+        p.relative_to(site).as_posix()
+        for p in html_pages(site)
+        if "one-page-summary" in p.read_text()
+    ]
+    assert {
+        "lstm/summary.html",
+        "attention/summary.html",
+        "vanishing/summary.html",
+    } <= set(summaries)
+    pages = {rel: _printed_pages(browser, server + rel) for rel in summaries}
+    assert all(n == 1 for n in pages.values()), f"printed pages (A4): {pages}"
+    # The count sees a page that does not fit: the front page prints on several.
+    assert _printed_pages(browser, server + "index.html") > 1

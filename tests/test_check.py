@@ -184,7 +184,7 @@ def test_directional_cost_does_not_grow_with_size():
         return np.sum(x**2)
 
     directional(f, np.ones((50, 40)), k=5)
-    assert len(calls) == 10
+    assert len(calls) == 20  # 4 per direction (extrapolated), whatever the size
 
 
 def test_erratum_shows_the_wrong_formula_failing(problem, capsys):

@@ -22,7 +22,7 @@ compares with an analytic result:
 ``directional``
     Derivatives along ``k`` random unit directions ``v``: the central difference
     ``(f(x + h v) - f(x - h v)) / 2h`` extrapolated in the same way (or the complex
-    step along ``v``). The cost is ``2k`` (or ``k``) evaluations whatever
+    step along ``v``). The cost is ``4k`` (or ``k``) evaluations whatever
     the size of ``x``; the analytic gradient ``g`` is compared through ``<g, v>``.
 ``differential``
     The derivative of any (scalar, vector or matrix valued) ``f`` along one direction

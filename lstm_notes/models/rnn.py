@@ -222,7 +222,8 @@ def backward(params, cache: Cache, x, y) -> dict[str, np.ndarray]:
 def loss_and_grads(params, x, y, h0=None) -> tuple[float, dict[str, np.ndarray]]:
     """The loss and the gradient of every parameter and of ``h0`` (float64 only).
 
-    Checked as ``calc-central``, ``calc-complex-step`` (calculus/checking);
+    Checked as ``calc-central``, ``calc-richardson``, ``calc-complex-step``
+    (calculus/checking);
     ``van-bptt-recursion``, ``van-rnn-grads`` (vanishing/bptt)."""
     p, x, y, h0 = validated(params, x, y, h0, allow_complex=False)
     cache = _forward(p, x, h0)
