@@ -858,12 +858,9 @@ def test_search_finds_pages_and_shows_plain_titles(server, browser):
     assert not math_titles, f"search results show TeX: {math_titles}"
 
 
-# --- the math at a phone's width and a laptop's (book.css) ------------------------
-
 # --- math at a phone's and a laptop's width ------------------------------------------
 
-PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True}
-LAPTOP = {"width": 1366, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+PHONE, LAPTOP = WIDTHS[390], WIDTHS[1366]
 #: At most this share of the display equations may scroll sideways at 390 px; the rest
 #: are written (``aligned``, several lines) to fit a phone.
 MAX_SCROLLING_SHARE = 0.10

@@ -33,6 +33,10 @@ CELLS = [
     "np.float64(0.25)",
     "",
     "None",
+    # IPython's display, as the package's plots use it (lstm_notes.chapters.plotting)
+    "from IPython.display import display\n"
+    'display({"image/svg+xml": "<svg></svg>", "text/plain": "a plot"}, raw=True)\n'
+    'display("text", {"a": 1})',
 ]
 
 
@@ -91,6 +95,8 @@ def test_a_page_process_gives_what_a_kernel_gives(page_env):
     kinds = [[o["output_type"] for o in c.outputs] for c in mine.cells]
     assert kinds[4] == ["display_data", "stream"] and kinds[5] == ["display_data"]
     assert kinds[6] == [] and kinds[9] == []
+    assert kinds[10] == ["display_data"] * 3
+    assert mine.cells[10].outputs[0]["data"]["image/svg+xml"] == "<svg></svg>"
     assert mine.metadata.language_info == kernel.metadata.language_info
 
 

@@ -322,6 +322,20 @@ def _fresh_interpreter_state(cwd: str) -> None:
     from . import mystnb_internals
 
     mystnb_internals.glue_emits_to(display_data)  # glued values, as a kernel shows them
+    _ipython_display_emits_to(display_data)  # display(...), as a kernel shows it
+
+
+def _ipython_display_emits_to(display) -> None:
+    """Make IPython's ``display`` (``from IPython.display import display``, as the
+    package's plots use it) publish through the page process's ``display``: outside a
+    kernel IPython would print the object's repr instead."""
+    import IPython.core.display_functions as functions
+    import IPython.display
+
+    for module in (functions, IPython.display):
+        if not callable(getattr(module, "display", None)):
+            raise RuntimeError(f"{module.__name__}.display has moved: update execution")
+        module.display = display
 
 
 def run(job: Job, snapshot: deps.Snapshot | None) -> Result:
