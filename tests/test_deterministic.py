@@ -23,13 +23,13 @@ TIMED_NOTEBOOK = "_sources/attention/cost.ipynb"
 DATE = re.compile(rb"\b\d{4}-\d{2}-\d{2}\b")
 BUILD_ID = re.compile(rb"\?v=[0-9a-f]{8,}\b")
 OUTPUT = re.compile(rb'(<div class="output [^"]*">).*?(</pre>)', re.S)
-IMAGE = re.compile(rb"_images/[0-9a-f]{64}\.png")
+IMAGE = re.compile(rb"_images/[0-9a-f]{64}\.(?:png|svg)")
 
 
 def normalised(html: Path, rel: str) -> bytes:
     data = BUILD_ID.sub(b"?v=ID", DATE.sub(b"DATE", (html / rel).read_bytes()))
     if rel == TIMED:
-        data = IMAGE.sub(b"_images/TIMED.png", OUTPUT.sub(rb"\1TIMED\2", data))
+        data = IMAGE.sub(b"_images/TIMED", OUTPUT.sub(rb"\1TIMED\2", data))
     if rel == "searchindex.js":
         data = _without_timed_page(data)
     if rel == TIMED_NOTEBOOK:
