@@ -74,6 +74,7 @@ COMPLEX_STEP = 1e-20
 
 METHOD_NAMES = {
     "central": "central differences",
+    "central-single": "one central difference",
     "complex-step": "complex step",
     "directional": "random directions (central)",
     "directional-complex": "random directions (complex step)",

@@ -32,6 +32,7 @@ from .report import FIGURES, _table
 #: What a check was compared against, as the short line says it.
 AGAINST = {
     "central": "central differences",
+    "central-single": "a single central difference at its best step",
     "complex-step": "the complex step",
     "directional": "central differences along random directions",
     "directional-complex": "the complex step along random directions",
