@@ -182,6 +182,7 @@ def _calls(m):
                     P, x, y, a0, c0, allow_complex=False
                 ),
                 "cell_forward": lambda P: lstm.cell_forward(P, x[0], a0, c0),
+                "stepper": lambda P: lstm.stepper(P),
                 "cell_backward": lambda P: lstm.cell_backward(
                     P, np.ones(N_H), np.ones(N_H), step
                 ),

@@ -62,9 +62,9 @@ def as_lstm_params(params) -> dict[str, np.ndarray]:
 def cell_path(params, x, a_rec, c_k, k: int, t: int):
     """``c_t`` from ``c_k`` with the recorded activations ``a_rec[s]`` fed to the gates
     (the paths through a cut, as the 1997 LSTM truncated them). Complex-safe."""
-    c = c_k
+    c, step = c_k, lstm.stepper(params)
     for s in range(k + 1, t + 1):
-        c = lstm.cell_forward(params, x[s - 1], a_rec[s - 1], c)[1]
+        c = step(x[s - 1], a_rec[s - 1], c)[1]
     return c
 
 
@@ -72,8 +72,9 @@ def state_map(params, x, s_k, k: int, t: int):
     """``(c_t, a_t)`` from ``s_k = (c_k, a_k)`` (concatenated), steps k+1..t re-run."""
     n = s_k.shape[0] // 2
     c, a = s_k[:n], s_k[n:]
+    step = lstm.stepper(params)
     for s in range(k + 1, t + 1):
-        a, c, _ = lstm.cell_forward(params, x[s - 1], a, c)
+        a, c, _ = step(x[s - 1], a, c)
     return np.concatenate([c, a])
 
 
@@ -105,8 +106,9 @@ def trajectory(params, x, a0, c0):
 
     Checked as ``van-cec-cell``, ``van-state-jacobian`` (vanishing/carousel)."""
     a, c, S = [a0], [c0], []
+    step = lstm.stepper(params)
     for x_t in x:
-        a_t, c_t, cache = lstm.cell_forward(params, x_t, a[-1], c[-1])
+        a_t, c_t, cache = step(x_t, a[-1], c[-1])
         a.append(a_t), c.append(c_t), S.append(state_jacobian(params, cache))
     return np.array(a), np.array(c), np.array(S)
 

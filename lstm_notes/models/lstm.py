@@ -83,6 +83,7 @@ __all__ = [
     "sizes",
     "validated",
     "cell_forward",
+    "stepper",
     "cell_backward",
     "forward",
     "loss",
@@ -323,12 +324,24 @@ def cell_forward(params, x_t, a_prev, c_prev):
     Parameters: ``x_t`` (n_x,), ``a_prev`` (n_a,), ``c_prev`` (n_a,).
     Returns ``(a, c, cache)`` with ``a``, ``c`` (n_a,) and a :class:`StepCache`.
     """
+    return stepper(params)(x_t, a_prev, c_prev)
+
+
+def stepper(params):
+    """:func:`cell_forward` with ``params`` checked once: a function
+    ``(x_t, a_prev, c_prev) -> (a, c, cache)`` for a loop that runs many steps with the
+    same parameters (checking them costs more than a step of a small LSTM). Each step
+    still checks its three vectors. Complex-safe."""
     p, n = _params(params, allow_complex=True)
-    x_t = validate.array(x_t, "x_t", (n["n_x"],), allow_complex=True)
-    a_prev = validate.array(a_prev, "a_prev", (n["n_a"],), allow_complex=True)
-    c_prev = validate.array(c_prev, "c_prev", (n["n_a"],), allow_complex=True)
-    cache = _step_cache(_step(p, x_t, a_prev, c_prev))
-    return cache.a, cache.c, cache
+
+    def step(x_t, a_prev, c_prev):
+        x_t = validate.array(x_t, "x_t", (n["n_x"],), allow_complex=True)
+        a_prev = validate.array(a_prev, "a_prev", (n["n_a"],), allow_complex=True)
+        c_prev = validate.array(c_prev, "c_prev", (n["n_a"],), allow_complex=True)
+        cache = _step_cache(_step(p, x_t, a_prev, c_prev))
+        return cache.a, cache.c, cache
+
+    return step
 
 
 @dataclass(kw_only=True)

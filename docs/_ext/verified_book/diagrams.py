@@ -17,6 +17,7 @@ warning, hence an error under ``-W``.
 from __future__ import annotations
 
 import hashlib
+import json
 from html import escape
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def _equation(app, label: str):
 
 
 def _render(app, node, docname: str) -> list[nodes.Node]:
-    d = diagram_draw.load(node["name"])
+    d = diagram_draw.load(node["name"], check_math=False)  # the directive checked it
 
     def href(label: str) -> str | None:
         found = _equation(app, label)
@@ -86,9 +87,7 @@ def _render(app, node, docname: str) -> list[nodes.Node]:
         found = _equation(app, label)
         return found[1] if found else ""
 
-    svg, (w_pt, _) = diagram_draw.svg(
-        d, href, lambda label: f"Equation {number(label)}"
-    )
+    svg, w_pt = _drawn(app, d, docname, href, number)
     for where, label in d.links():
         if _equation(app, label) is None:
             logger.warning(
@@ -129,6 +128,40 @@ def _render(app, node, docname: str) -> list[nodes.Node]:
         nodes.raw("", _words(d, href, number, key) + "</figure>", format="html")
     )
     return parts
+
+
+def _drawn(app, d, docname: str, href, number) -> tuple[str, float]:
+    """The diagram's SVG and its width in points, drawn once per description, drawing
+    code, matplotlib and set of links: kept in the doctree folder, so a page written
+    again (its code re-ran, say) does not draw its diagrams again."""
+    import matplotlib
+
+    links = sorted({label for _, label in d.links()})
+    key = hashlib.sha256(
+        json.dumps(
+            [
+                d.path.read_text(encoding="utf-8"),
+                _digest(),
+                matplotlib.__version__,
+                docname,
+                [(label, href(label), number(label)) for label in links],
+            ]
+        ).encode()
+    ).hexdigest()[:32]
+    cached = Path(app.doctreedir) / "diagrams" / f"{d.name}-{key}.json"
+    if cached.is_file():
+        svg, w_pt = json.loads(cached.read_text(encoding="utf-8"))
+        return svg, w_pt
+    try:
+        svg, (w_pt, _) = diagram_draw.svg(
+            d, href, lambda label: f"Equation {number(label)}"
+        )
+    except ValueError:  # a label mathtext cannot read: say which
+        diagram_draw.load(d.path, check_math=True)
+        raise
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps([svg, w_pt]), encoding="utf-8")
+    return svg, w_pt
 
 
 def _words(d, href, number, key: str) -> str:
