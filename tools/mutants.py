@@ -62,8 +62,9 @@ from verified_book.rebuild import sources_digest  # noqa: E402
 PACKAGE = ROOT / "lstm_notes"
 #: Modules that check or measure, not compute a formula: the checker and the input guard
 #: are the test suite's business (tests/test_check.py proves they fail), the timing
-#: module's results are seconds that no check can hold.
-NOT_FORMULA = {"check", "validate", "__init__", "timing"}
+#: module's results are seconds that no check can hold, and the plotting module draws
+#: and describes figures, which tests/test_plotting.py and the browser tests hold.
+NOT_FORMULA = {"check", "validate", "__init__", "timing", "plotting"}
 #: Modules on the numerical side of the checks: left alone per equation, sampled in
 #: package mode (a wrong estimator must fail the build too).
 NUMERIC_SIDE = {"checking.numdiff"}
