@@ -312,3 +312,14 @@ def test_a_failing_check_still_shows_its_whole_message(tiny_site):
     assert message, "the failure message is missing"
     for part in ("max abs error", "max rel error", "worst entry", "tolerance"):
         assert part in message.group(0)
+
+
+def test_a_cell_ending_with_holds_shows_no_bare_number():
+    """holds() returns its largest ratio; a page whose cell ends with it showed the
+    ratio as a bare figure under the statement (0.0143 beside "off by 7.0e-02")."""
+    from IPython.core.formatters import DisplayFormatter
+
+    ratio = holds("t: 1 <= 2", 1.0, 2.0)
+    assert ratio == 0.5 and callable(type(ratio)._ipython_display_)
+    assert ratio._ipython_display_() is None
+    assert DisplayFormatter().format(ratio)[0] == {}

@@ -471,11 +471,20 @@ def _record_text(label: str, method: str, text: str, kind: str = "as-written") -
         )
 
 
+class _Ratio(float):
+    """:func:`holds`' largest ratio: a number, which a page does not show when a cell
+    ends with ``holds(...)`` (it would be a bare figure beside the checked statement)."""
+
+    def _ipython_display_(self):
+        pass
+
+
 def holds(statement: str, lhs, rhs, rtol: float = 1e-12) -> float:
     """Check ``lhs <= rhs`` entry-wise (up to rounding), print one line, raise if not.
 
     Returns the largest ratio ``lhs / rhs`` (printed only in the failure: the line a
-    page shows states the inequality and the number of cases, nothing unchecked). For
+    page shows states the inequality and the number of cases, nothing unchecked; a cell
+    that ends with ``holds(...)`` does not show it either). For
     inequalities, which ``check`` (an equality) cannot state; NaN entries of ``lhs``
     are skipped.
     """
@@ -491,7 +500,7 @@ def holds(statement: str, lhs, rhs, rtol: float = 1e-12) -> float:
             f"cases (largest lhs/rhs = {ratio:.3g})"
         )
     print(f"{statement}: holds in all {ok.size} cases")
-    return ratio
+    return _Ratio(ratio)
 
 
 def load_records(folder: str | os.PathLike) -> list[dict]:
