@@ -141,7 +141,7 @@ def _drawn(app, d, docname: str, href, number) -> tuple[str, float]:
         json.dumps(
             [
                 d.path.read_text(encoding="utf-8"),
-                _digest(),
+                app.config.diagrams_digest,  # the drawing code, hashed once at setup
                 matplotlib.__version__,
                 docname,
                 [(label, href(label), number(label)) for label in links],
