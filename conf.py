@@ -47,7 +47,7 @@ math_eqref_format = "({number})"
 
 html_static_path = ["docs/_static"]
 # MathJax finds its fonts and extensions next to the script.
-mathjax_path = "mathjax/tex-mml-chtml.js"
+mathjax_path = "mathjax/startup.js"
 mathjax3_config = {"tex": {"tags": "none"}}
 
 # --- citations -------------------------------------------------------------------

@@ -45,6 +45,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -54,6 +55,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 from conftest import ROOT, require
+from fontTools import subset
+from fontTools.ttLib import TTFont
 from PIL import Image  # Pillow: matplotlib, which builds the book's plots, requires it
 from test_site import html_pages, site  # noqa: F401  (the site fixture)
 
@@ -208,18 +211,53 @@ def browser():
         yield driver
 
 
-# In the page: wait for MathJax (when the page loads it), then report what the tests
-# check. Text inside code, scripts and MathJax's own output is not searched for raw TeX.
-INSPECT = r"""
+# In the page: MathJax's startup done, then every formula typeset. The pages typeset a
+# formula when it comes into view (MathJax's ui/lazy, site_tweaks.MATHJAX_LOAD); the
+# tests look at all of them, as a reader who scrolls through the page does.
+TYPESET_ALL = r"""
+async function typesetAll() {
+  for (let i = 0; i < 200 && !(MathJax.startup && MathJax.startup.promise); i++)
+    await new Promise(r => setTimeout(r, 50));
+  await MathJax.startup.promise;
+  if (MathJax.startup.document.lazyTypesetAll)
+    await MathJax.startup.document.lazyTypesetAll();
+}
+"""
+
+# The icons a page shows: the font, weight and character of every ::before or ::after
+# drawn with a Font Awesome font (icon_fonts cuts those fonts down to what the site names).
+ICONS = r"""
+function iconsShown() {
+  const seen = new Set();
+  for (const e of document.body.querySelectorAll('*')) {
+    if (e.closest('mjx-container')) continue;
+    for (const pseudo of ['::before', '::after']) {
+      const cs = getComputedStyle(e, pseudo);
+      if (!cs.fontFamily.includes('Font Awesome') || cs.content === 'none') continue;
+      const glyph = cs.content.match(/^"(.)"/u);  // '"\uf0c9" / ""' (with its alt text)
+      if (!glyph) continue;
+      seen.add(JSON.stringify([cs.fontFamily.replace(/"/g, ''), cs.fontWeight,
+                               glyph[1].codePointAt(0), e.className.toString()]));
+    }
+  }
+  return Array.from(seen, JSON.parse);
+}
+"""
+
+# In the page: wait for MathJax (when the page loads it) to typeset every formula, then
+# report what the tests check. Text inside code, scripts and MathJax's own output is not
+# searched for raw TeX.
+INSPECT = (
+    TYPESET_ALL
+    + ICONS
+    + r"""
 const done = arguments[arguments.length - 1];
 (async () => {
   const out = {mathjax: typeof window.MathJax !== 'undefined', typeset: null, errors: []};
   const mathNodes = document.querySelectorAll('div.math, span.math');
   out.mathNodes = mathNodes.length;
   if (out.mathjax) {
-    for (let i = 0; i < 200 && !(MathJax.startup && MathJax.startup.promise); i++)
-      await new Promise(r => setTimeout(r, 50));
-    try { await MathJax.startup.promise; out.typeset = true; }
+    try { await typesetAll(); out.typeset = true; }
     catch (e) { out.typeset = false; out.errors.push(String(e)); }
   }
   out.merror = document.querySelectorAll('mjx-merror').length;
@@ -249,10 +287,12 @@ const done = arguments[arguments.length - 1];
   out.images = imgs.length;
   out.brokenImages = imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src);
   out.resources = performance.getEntriesByType('resource').map(e => e.name);
+  out.icons = iconsShown();
   window.scrollTo(0, 0);
   done(out);
 })().catch(e => done({fatal: String(e)}));
 """
+)
 
 # In the page, once typeset: numbers split across lines (anywhere in the article) or cut
 # by an edge (in cell outputs and tables), and the titles that cannot show math.
@@ -606,6 +646,81 @@ def test_titles_where_tex_cannot_render_are_plain_text(sweeps):
     assert not problems, "\n".join(problems)
 
 
+#: ``@font-face{...font-family:Font Awesome\\ 7 Free;...font-weight:900;src:url(...)}``
+FONT_FACE = re.compile(r"@font-face\{([^}]*)\}")
+
+
+def _font_faces(site: Path) -> dict[tuple[str, str], Path]:
+    """(family, weight) -> the web font file of the built ``site`` that draws it, from
+    the @font-face rules of its stylesheets."""
+    faces = {}
+    for css in (site / "_static").rglob("*.css"):
+        for rule in FONT_FACE.finditer(
+            css.read_text(encoding="utf-8", errors="replace")
+        ):
+            props = dict(
+                part.split(":", 1) for part in rule.group(1).split(";") if ":" in part
+            )
+            src = re.search(r"url\(['\"]?([^'\")]+\.woff2)", props.get("src", ""))
+            if "font-family" in props and src:
+                family = props["font-family"].replace("\\", "").strip("'\" ")
+                key = (family, props.get("font-weight", "400").strip())
+                faces[key] = (css.parent / src.group(1)).resolve()
+    return faces
+
+
+def _icon_problems(reports: dict, faces: dict[tuple[str, str], Path]) -> list[str]:
+    """Every icon the pages showed (INSPECT's ``icons``) whose character is not in the
+    font file that draws it."""
+    cmaps, problems = {}, set()
+    for name, r in reports.items():
+        for family, weight, point, cls in r.get("icons", []):
+            fam = next(f.strip() for f in family.split(",") if "Font Awesome" in f)
+            path = faces.get((fam, weight))
+            if path is None:
+                problems.add(f"{name}: no @font-face for {fam} {weight} (.{cls})")
+                continue
+            if path not in cmaps:
+                cmaps[path] = set(TTFont(path).getBestCmap())
+            if point not in cmaps[path]:
+                problems.add(
+                    f"{name}: icon U+{point:04X} of .{cls} is not in {path.name}"
+                )
+    return sorted(problems)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_icon_shown_is_in_the_font_that_draws_it(sweeps, site, width):  # noqa: F811
+    """The theme's icon fonts are cut down to the icons the site names
+    (docs/_ext/verified_book/icon_fonts.py); each icon a page shows, read from the
+    browser's computed styles, must still be in its font."""
+    shown = {icon[2] for r in sweeps[width].values() for icon in r["icons"]}
+    assert len(shown) >= 5, (
+        f"only {len(shown)} distinct icons found: is the scan blind?"
+    )
+    problems = _icon_problems(sweeps[width], _font_faces(site))
+    assert not problems, "\n".join(problems)
+
+
+def test_the_icon_check_sees_an_icon_cut_from_its_font(sweeps, site, tmp_path):  # noqa: F811
+    faces = _font_faces(site)
+    family, weight, point, cls = next(
+        icon
+        for r in sweeps[390].values()
+        for icon in r["icons"]
+        if "fa-bars" in icon[3]
+    )
+    key = (next(f.strip() for f in family.split(",") if "Font Awesome" in f), weight)
+    font = TTFont(faces[key])
+    cutter = subset.Subsetter(subset.Options(flavor="woff2"))
+    cutter.populate(unicodes=set(font.getBestCmap()) - {point})
+    cutter.subset(font)
+    broken = tmp_path / faces[key].name
+    font.save(broken)
+    problems = _icon_problems(sweeps[390], {**faces, key: broken})
+    assert any(f"U+{point:04X} of .{cls}" in p for p in problems), problems
+
+
 def test_screenshots_are_kept(sweeps):
     for width, shots in SCREENSHOTS.items():
         for page, name in shots.items():
@@ -903,14 +1018,12 @@ def emulate(driver, metrics: dict):
 # - Headroom: every glyph at least 1 px inside each box from the formula to its
 #   span.math or div.math that cuts what overflows vertically (the top bar of a
 #   transpose sign sits on the glyph's box, so a box that fits it exactly loses it).
-MATH_FIT = r"""
+MATH_FIT = (
+    TYPESET_ALL
+    + r"""
 const done = arguments[arguments.length - 1];
 (async () => {
-  if (window.MathJax) {
-    for (let i = 0; i < 200 && !(MathJax.startup && MathJax.startup.promise); i++)
-      await new Promise(r => setTimeout(r, 50));
-    await MathJax.startup.promise;
-  }
+  if (window.MathJax) await typesetAll();
   await document.fonts.ready;
   const vw = document.documentElement.clientWidth;
   const tex = new Map();
@@ -977,6 +1090,7 @@ const done = arguments[arguments.length - 1];
   done(out);
 })().catch(e => done({fatal: String(e)}));
 """
+)
 
 
 # A scroller's cue, seen: the formula hidden (its layout, hence the scroll width, kept),
@@ -1193,6 +1307,46 @@ def _printed_pages(driver, url: str) -> int:
         ]
     )
     return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
+
+
+LAZY_PENDING = r"""
+const done = arguments[arguments.length - 1];
+(async () => {
+  for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
+    await new Promise(r => setTimeout(r, 50));
+  await MathJax.startup.promise;
+  const math = Array.from(MathJax.startup.document.math);
+  done([math.filter(m => m.lazyCompile || m.lazyTypeset).length, math.length]);
+})();
+"""
+
+
+def _pdf_text(driver) -> str:
+    """The page printed to PDF (A4) as text (pdftotext); "" without pdftotext (then the
+    count of formulas still waiting holds the test alone)."""
+    pdf = base64.b64decode(driver.execute_cdp_cmd("Page.printToPDF", A4)["data"])
+    if not shutil.which("pdftotext"):
+        return ""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(pdf)
+        f.flush()
+        return subprocess.run(
+            ["pdftotext", f.name, "-"], capture_output=True, text=True, check=True
+        ).stdout
+
+
+def test_printing_typesets_the_math_not_yet_in_view(server, browser):  # noqa: F811
+    """The pages typeset a formula when it comes into view (ui/lazy); a reader who prints
+    a page before scrolling through it must still get every formula on paper (ui/lazy
+    typesets the rest when the print starts)."""
+    url = server + "lstm/backward-step.html"
+    browser.get(url)
+    pending, total = browser.execute_async_script(LAZY_PENDING)
+    assert pending > 10, f"only {pending} of {total} formulas wait to be typeset"
+    lazily = _pdf_text(browser)
+    assert browser.execute_async_script(LAZY_PENDING)[0] == 0
+    _load(browser, url)  # every formula typeset first
+    assert lazily == _pdf_text(browser)
 
 
 def test_each_one_page_summary_prints_on_one_a4_page(site, server, browser):  # noqa: F811

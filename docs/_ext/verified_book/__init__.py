@@ -14,6 +14,7 @@ conf.py names this package once; ``setup`` sets up its parts, one concern each:
   the full record on demand;
 - ``citing``: the cite page's BibTeX entries;
 - ``site_tweaks``: MathJax shipped with the site, social tags, math in link titles;
+- ``icon_fonts``: the theme's icon fonts cut down to the icons the site shows;
 - ``diagrams``: the ``{diagram}`` directive, SVG drawn from docs/_diagrams/*.toml by
   ``diagram_draw``.
 - ``latex``: the book as a PDF (Sphinx's LaTeX builder, for `make pdf`);
@@ -29,6 +30,7 @@ PARTS = [
     "check_lines",
     "citing",
     "site_tweaks",
+    "icon_fonts",
     "diagrams",
     "latex",
     "downloads",

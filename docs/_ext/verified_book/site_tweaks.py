@@ -2,7 +2,11 @@
 
 - MathJax ships inside the built site (copied from the pinned django-static-mathjax
   package), so that math renders offline, its accessibility explorer included (the speech
-  rules it loads when a reader turns it on);
+  rules it loads when a reader turns it on). It loads as separate components rather than
+  one combined file, and typesets a formula when it comes into view (MathJax's ui/lazy),
+  so that a phone is not blocked for a second typesetting the whole page before the
+  reader can scroll (make audit); printing typesets every formula first (ui/lazy listens
+  for the print dialog);
 - every page gets Open Graph and Twitter card tags and the footer's link to the cite page;
 - where TeX cannot be typeset (the browser tab's ``<title>``, ``og:title``, the titles
   of search results) a title with math is given as plain text (``plotting.plain_text``:
@@ -32,14 +36,32 @@ from sphinx.util.nodes import clean_astext
 from lstm_notes.chapters.plotting import plain_text
 
 MATHJAX_SRC = Path(_mathjax_pkg.__file__).parent / "static" / "mathjax" / "es5"
-#: What the pages load: the combined component, its fonts and the TeX extensions it may
-#: load on demand, with the UI and accessibility parts the component asks for, and the
-#: speech rules of every language the accessibility explorer offers (sre/mathmaps, loaded
-#: only when a reader turns the explorer on; without them it fails with 404s).
+#: The components the pages load (MATHJAX_LOAD, through startup.js's loader): the same
+#: parts as MathJax's combined tex-mml-chtml.js less its MathML input, which no page
+#: uses, plus ui/lazy. Separate files are evaluated as separate tasks, where the combined
+#: file was one long task that kept a phone from responding.
+MATHJAX_LOAD = [
+    "input/tex",
+    "output/chtml",
+    "ui/menu",
+    "a11y/assistive-mml",
+    "[tex]/boldsymbol",
+    "ui/lazy",
+]
+#: What ships: the loader, the components (core.js is what they all need), the CHTML
+#: fonts, the TeX extensions MathJax may load on demand, the UI and accessibility parts,
+#: the MathML input and the speech rules of every language the accessibility explorer
+#: offers (the explorer loads both when a reader turns it on: its semantic enrichment
+#: reads MathML; without them MathJax never finishes starting, or fails with 404s).
 MATHJAX_PARTS = [
-    "tex-mml-chtml.js",
-    "output/chtml/fonts/woff-v2",
+    "startup.js",
+    "core.js",
+    "input/tex.js",
     "input/tex/extensions",
+    "input/mml.js",
+    "output/chtml.js",
+    "output/chtml/fonts/tex.js",
+    "output/chtml/fonts/woff-v2",
     "ui",
     "a11y",
     "adaptors",
@@ -48,8 +70,7 @@ MATHJAX_PARTS = [
 
 
 def _copy_mathjax(app, exception):
-    """Ship the MathJax files the pages load (the combined component, its fonts and the
-    TeX extensions it may load on demand) inside the built site."""
+    """Ship the MathJax files the pages load (MATHJAX_PARTS) inside the built site."""
     if exception is not None or app.builder.format != "html":
         return
     dest = Path(app.outdir) / "_static" / "mathjax"
@@ -355,12 +376,13 @@ def _mark_printed_tables(app, doctree, docname):
 
 
 def _mathjax_config(app, config):
-    """\boldsymbol (on half of the pages) loads with MathJax rather than when first met,
-    which stopped the typesetting, fetched the extension and typeset the page again."""
+    """The components MathJax loads (MATHJAX_LOAD). \\boldsymbol (on half of the pages)
+    loads with them rather than when first met, which stopped the typesetting, fetched the
+    extension and typeset the page again."""
     tex = config.mathjax3_config.setdefault("tex", {})
     tex.setdefault("packages", {"[+]": []})["[+]"].append("boldsymbol")
-    config.mathjax3_config.setdefault("loader", {}).setdefault("load", []).append(
-        "[tex]/boldsymbol"
+    config.mathjax3_config.setdefault("loader", {}).setdefault("load", []).extend(
+        MATHJAX_LOAD
     )
 
 
