@@ -262,22 +262,35 @@ def jacobian(
     raise ValueError(f"unknown method {method!r}; use 'central' or 'complex-step'")
 
 
-def _extrapolated(f, x: np.ndarray, i: tuple, h: float) -> np.ndarray:
-    """``d f / d x_i`` from central differences with the steps ``h`` and ``2h``,
-    combined so that their ``h^2`` error terms cancel. Each difference is divided by
-    the step actually taken (``x_i + h`` need not be exact for ``2h``), and the
-    combination uses those steps, so no rounding of a step enters the result."""
-    quotients, spans = [], []
+def _richardson(difference, h: float) -> np.ndarray:
+    """The one copy of the extrapolated central difference (``calc-richardson``).
+
+    ``difference(s)`` returns ``(f(x + s u) - f(x - s u), span)`` for a step ``s`` along
+    a direction ``u``, with ``span`` the distance between the two points actually taken
+    (``2s``, or what rounding left of it). The quotients at the steps ``h`` and ``2h``
+    are combined with weights from the squared spans so that their ``h^2`` error terms
+    cancel: ``(4 D(h) - D(2h)) / 3`` when the spans are exactly ``2h`` and ``4h``, and no
+    rounding of a step enters the result when they are not."""
+    quotients, squares = [], []
     for step in (h, 2 * h):
-        xp = x.copy()
-        xm = x.copy()
+        change, span = difference(step)
+        quotients.append(np.asarray(change) / span)
+        squares.append(span**2)
+    (d1, d2), (s1, s2) = quotients, squares
+    return (s2 * d1 - s1 * d2) / (s2 - s1)
+
+
+def _extrapolated(f, x: np.ndarray, i: tuple, h: float) -> np.ndarray:
+    """``d f / d x_i`` by :func:`_richardson`, each difference divided by the step
+    actually taken (``x_i + 2h`` need not be exact when ``x_i + h`` is)."""
+
+    def difference(step):
+        xp, xm = x.copy(), x.copy()
         xp[i] += step
         xm[i] -= step
-        span = xp[i] - xm[i]
-        quotients.append((np.asarray(f(xp)) - np.asarray(f(xm))) / span)
-        spans.append(span**2)
-    (d1, d2), (s1, s2) = quotients, spans
-    return (s2 * d1 - s1 * d2) / (s2 - s1)
+        return np.asarray(f(xp)) - np.asarray(f(xm)), xp[i] - xm[i]
+
+    return _richardson(difference, h)
 
 
 def differential(
@@ -298,13 +311,11 @@ def differential(
         return Estimate(
             np.asarray(value, dtype=np.float64), "complex-step", COMPLEX_STEP
         )
-    if method == "central":  # extrapolated as in _extrapolated, along dx
+    if method == "central":  # extrapolated (_richardson), along dx
         h = direction_step(x)
-        d1, d2 = (
-            (np.asarray(f(x + s * dx)) - np.asarray(f(x - s * dx))) / (2 * s)
-            for s in (h, 2 * h)
+        value = _richardson(
+            lambda s: (np.asarray(f(x + s * dx)) - np.asarray(f(x - s * dx)), 2 * s), h
         )
-        value = (4 * d1 - d2) / 3
         return Estimate(np.asarray(value, dtype=np.float64), "central", h)
     raise ValueError(f"unknown method {method!r}; use 'central' or 'complex-step'")
 
