@@ -390,6 +390,23 @@ def _figure(d: Diagram) -> tuple[Figure, object]:
     return fig, ax
 
 
+def _centred_text(ax, renderer, at, text: str, size: float, colour: str, zorder: int):
+    """A label centred on ``at``, its math in Computer Modern; the text and its width
+    and height in inches, measured as drawn."""
+    t = ax.text(
+        *at,
+        text,
+        ha="center",
+        va="center",
+        fontsize=size,
+        color=colour,
+        zorder=zorder,
+        math_fontfamily="cm",
+    )
+    ext = t.get_window_extent(renderer)
+    return t, ext.width / 72, ext.height / 72
+
+
 def draw(
     d: Diagram,
     href: Callable[[str], str | None] = lambda label: None,
@@ -431,18 +448,7 @@ def draw(
     for n in d.nodes.values():
         size = n.font or (d.font * (0.85 if n.kind == "op" else 1.0))
         ink = c("faint") if n.faint else c("ink")
-        t = ax.text(
-            *n.at,
-            n.label,
-            ha="center",
-            va="center",
-            fontsize=size,
-            color=ink,
-            zorder=4,
-            math_fontfamily="cm",
-        )
-        ext = t.get_window_extent(renderer)
-        tw, th = ext.width / 72, ext.height / 72
+        t, tw, th = _centred_text(ax, renderer, n.at, n.label, size, ink, 4)
         if n.kind == "note":
             w, h = tw + 2 * PAD, th + 2 * PAD
             if n.eq:
@@ -507,18 +513,8 @@ def draw(
             at = e.label_at or ((a.at[0] + b.at[0]) / 2, (a.at[1] + b.at[1]) / 2)
             size = e.font or d.font * 0.85
             colour = c("ink") if e.style in ("forward", "faint") else c(role)
-            t = ax.text(
-                *at,
-                e.label,
-                ha="center",
-                va="center",
-                fontsize=size,
-                color=colour,
-                zorder=6,
-                math_fontfamily="cm",
-            )
-            ext = t.get_window_extent(renderer)
-            w, h = ext.width / 72 + 0.06, ext.height / 72 + 0.05
+            t, tw, th = _centred_text(ax, renderer, at, e.label, size, colour, 6)
+            w, h = tw + 0.06, th + 0.05
             # The label hides the lines under it, in the colour of what lies behind it.
             behind = "group" if any(at in g for g in d.groups) else "bg"
             label_box = FancyBboxPatch(
