@@ -80,7 +80,7 @@ def subset_fonts(site: Path, theme_dirs: list[Path]) -> dict[str, tuple[int, int
             ).is_file()
         )
         before = source.stat().st_size
-        font = TTFont(source)
+        font = TTFont(source, recalcTimestamp=False)  # the same bytes every build
         keep = sorted(points & set(font.getBestCmap()))
         options = subset.Options()
         options.flavor = "woff2"
