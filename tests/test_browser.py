@@ -1346,7 +1346,15 @@ def test_printing_typesets_the_math_not_yet_in_view(server, browser):  # noqa: F
     lazily = _pdf_text(browser)
     assert browser.execute_async_script(LAZY_PENDING)[0] == 0
     _load(browser, url)  # every formula typeset first
-    assert lazily == _pdf_text(browser)
+    typeset = _pdf_text(browser)
+    assert lazily == typeset
+    if typeset:  # negative control: the print handler's typesetting turned off
+        browser.get(url)
+        browser.execute_async_script(LAZY_PENDING)
+        browser.execute_script(
+            "MathJax.startup.document.lazyTypesetAll = () => Promise.resolve();"
+        )
+        assert _pdf_text(browser) != typeset
 
 
 def test_each_one_page_summary_prints_on_one_a4_page(site, server, browser):  # noqa: F811
