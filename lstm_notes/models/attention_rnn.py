@@ -134,6 +134,30 @@ def _params_and_states(params, h, allow_complex: bool = True):
     return p, validate.array(h, "h", (np.shape(h)[0], n["n_h"]), allow_complex), n
 
 
+def _cache(cache, n: dict, T: int | None = None) -> Cache:
+    """The forward pass a backward pass is given, checked against the sizes ``n`` (and
+    the number of steps ``T`` of the caller's ``x``, when given): each field named."""
+    if not isinstance(cache, Cache):
+        raise ValueError(
+            f"cache must be the Cache of attention_rnn.forward, got "
+            f"{type(cache).__name__}"
+        )
+    T = len(cache.Z) if T is None else T
+    if cache.first not in (0, 1):
+        raise ValueError(f"cache.first must be 0 or 1, got {cache.first!r}")
+    S = T + 1 - cache.first
+    validate.array(cache.h, "cache.h", (T + 1, n["n_h"]))
+    for name, shape in [
+        ("A", (T, S)),
+        ("alpha", (T, S)),
+        ("Z", (T, n["n_h"])),
+        ("z_y", (T, n["n_y"])),
+        ("y_hat", (T, n["n_y"])),
+    ]:
+        validate.array(getattr(cache, name), f"cache.{name}", shape)
+    return cache
+
+
 def attention(h, attend_to_h0: bool = False):
     """Scores, weights and contexts of every step from the states ``h`` (T+1, n_h).
 
@@ -240,7 +264,8 @@ def attention_backward(params, cache: Cache, y):
 
     Checked as ``att-e`` (attention/attention-layer).
     """
-    params, _, n = _params_and_states(params, cache.h, allow_complex=False)
+    params, n = validate.params(params, SHAPES, allow_complex=False)
+    cache = _cache(cache, n)
     y = validate.sequence(np.zeros((len(cache.Z), n["n_x"])), y, n["n_x"], n["n_y"])[1]
     h, alpha, mask, first = cache.h, cache.alpha, cache.mask, cache.first
     H = h[first:]
@@ -265,7 +290,9 @@ def recurrence_backward(params, x, cache: Cache, direct):
     :func:`lstm_notes.models.rnn.recurrence_backward`, the recurrence being the same.
 
     Checked as ``att-rec-delta`` (attention/weights)."""
-    return rnn.recurrence_backward(params, x, cache.h, direct)
+    p, n = validate.params(params, SHAPES, allow_complex=False)
+    x = validate.sequence(x, None, n["n_x"], None)[0]
+    return rnn.recurrence_backward(p, x, _cache(cache, n, len(x)).h, direct)
 
 
 def _backward(p, cache: Cache, x, y) -> dict[str, np.ndarray]:
@@ -278,7 +305,8 @@ def backward(params, cache: Cache, x, y) -> dict[str, np.ndarray]:
     """Reverse mode: :func:`attention_backward`, then :func:`recurrence_backward`; the
     gradient of every parameter and of ``h0``."""
     p, x, y, _ = rnn.validated(params, x, y, None, allow_complex=False)
-    return _backward(p, cache, x, y)
+    n = dict(zip(("n_x", "n_h", "n_y"), rnn.sizes(p), strict=True))
+    return _backward(p, _cache(cache, n, len(x)), x, y)
 
 
 def loss_and_grads(

@@ -447,6 +447,14 @@ def cell_backward(params, da, dc, cache: StepCache) -> StepBackward:
     p, n = _params(params, allow_complex=False)
     da = validate.array(da, "da", (n["n_a"],))
     dc = validate.array(dc, "dc", (n["n_a"],))
+    if not isinstance(cache, StepCache):
+        raise ValueError(
+            f"cache must be the StepCache of one step (lstm.cell_forward), got "
+            f"{type(cache).__name__}"
+        )
+    for field in fields(StepCache):
+        size = n["n_x"] if field.name == "x" else n["n_a"]
+        validate.array(getattr(cache, field.name), f"cache.{field.name}", (size,))
     return _cell_backward(p, da, dc, cache)
 
 
@@ -539,9 +547,17 @@ def step_loss(params, x, y, t: int, node, value=None, a0=None, c0=None):
     p, x, y, a0, c0 = validated(params, x, y, a0, c0, allow_complex=True)
     validate.step(t, x.shape[0])
     replace = dict(node) if isinstance(node, dict) else {node: value}
+    n_x, n_a, n_y = x.shape[1], a0.shape[0], p["b_y"].shape[0]
     for name in replace:
-        if name not in STEP_NODES and name not in p:
+        if name in p:
+            shape = p[name].shape
+        elif name in STEP_NODES:
+            shape = {"x": (n_x,), "z_y": (n_y,)}.get(name, (n_a,))
+        else:
             raise ValueError(f"unknown node {name!r}; known: {STEP_NODES + tuple(p)}")
+        replace[name] = validate.array(
+            replace[name], f"the value of {name}", shape, allow_complex=True
+        )
     return np.sum(label_losses(_forward(p, x, a0, c0, t, replace).z_y, y))
 
 

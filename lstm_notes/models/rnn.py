@@ -18,6 +18,7 @@ The code is written on rows (``h @ W.T`` is ``W h``), so that a batch of sequenc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,12 +128,23 @@ def _states(p, x, h0) -> np.ndarray:
     return h
 
 
+def _with_outputs(params):
+    """The recurrence's parameters completed with a zero output layer (``V, c``, sized
+    by ``W``) when they have none, so that the one parameter check takes them and names
+    only what the recurrence lacks."""
+    if not isinstance(params, Mapping):
+        return params
+    n_h = (np.shape(params.get("W", ())) or (0,))[0]
+    return {"V": np.zeros((1, n_h)), "c": np.zeros(1), **params}
+
+
 def states(params, x, h0=None) -> np.ndarray:
     """The recurrence ``h_t = tanh(W h_{t-1} + U x_t + b)`` alone: (T+1, n_h) with
     ``h[0] = h0`` (0 if None); the output parameters ``V, c`` may be left out.
     Complex-safe. The attention RNN and the vanishing-gradient chapter run it too."""
-    full = {"V": np.zeros((1, np.shape(params["W"])[0])), "c": np.zeros(1), **params}
-    p, x, _, h0 = validated(full, x, None, h0, allow_complex=True, labels=False)
+    p, x, _, h0 = validated(
+        _with_outputs(params), x, None, h0, allow_complex=True, labels=False
+    )
     return _states(p, x, h0)
 
 
@@ -182,8 +194,7 @@ def recurrence_backward(params, x, h, direct):
 
     ``h`` and ``direct`` are (T+1, n_h), or (T+1, B, n_h) for a batch. Returns
     ``(grads, delta)``: the gradients of ``W, U, b, h0`` and ``delta[t]`` = dJ/dh_t."""
-    full = {"V": np.zeros((1, np.shape(params["W"])[0])), "c": np.zeros(1), **params}
-    p, n = validate.params(full, SHAPES)
+    p, n = validate.params(_with_outputs(params), SHAPES)
     x = validate.sequence(x, None, n["n_x"], None)[0]
     shape = (x.shape[0] + 1, *x.shape[1:-1], n["n_h"])
     h = validate.array(h, "h", shape)
