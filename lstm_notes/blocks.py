@@ -122,7 +122,9 @@ def label_losses(z, y):
 
 def output_error(y_hat, y):
     """``ŷ - e_y``, the gradient of ``-log softmax(z)[y]`` in ``z`` for integer labels
-    (``y_hat`` (..., n_y), ``y`` its leading shape): the output error of every model."""
+    (``y_hat`` (..., n_y), ``y`` its leading shape): the output error of every model.
+
+    Checked as ``att-dOmega`` (attention/output); ``lstm-bptt-dzy`` (lstm/bptt)."""
     y_hat = np.asarray(y_hat)
     y = _labels(y, y_hat.shape[-1], y_hat.shape[:-1])
     return y_hat - (np.arange(y_hat.shape[-1]) == y[..., None])
@@ -171,7 +173,9 @@ def chain(F, t: int, k: int) -> np.ndarray:
 def backprop(F, g) -> np.ndarray:
     """``delta_{T-l}`` for lags l = 0..T (row l), by ``delta_T = g`` (the gradient of a
     loss at the last step in the last state) and ``delta_{s-1} = F_s^T delta_s``, with
-    ``F[s-1]`` the step Jacobian F_s (numerator layout); returns (T+1, n)."""
+    ``F[s-1]`` the step Jacobian F_s (numerator layout); returns (T+1, n).
+
+    Checked as ``van-lag-backprop``, ``van-lag-cell-path`` (vanishing/experiments)."""
     T = len(F)
     out = np.empty((T + 1, len(g)), dtype=np.result_type(g, *F[:1]))
     out[0] = g

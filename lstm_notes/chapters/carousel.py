@@ -113,18 +113,29 @@ def trajectory(params, x, a0, c0):
     return np.array(a), np.array(c), np.array(S)
 
 
+def _dc_da_prev(params, cache: lstm.StepCache, W_c=None) -> np.ndarray:
+    """``dc_t / da_{t-1}`` of one step, c_{t-1} held fixed: through the gates f (when
+    there is one), u and the candidate,
+    ``diag(c_prev o f') W_fa^T + diag(c~ o u') W_ua^T + diag(u o (1 - c~^2)) W_c``, with
+    ``W_c = W_ca^T`` unless another matrix is given (source 003's line, which drops it)."""
+    f, u, ct = cache.f, cache.u, cache.c_tilde
+    W_c = params["W_ca"].T if W_c is None else W_c
+    dc_da = (ct * dsigmoid(u))[:, None] * params["W_ua"].T + (u * dtanh(ct))[
+        :, None
+    ] * W_c
+    if "W_fa" in params:
+        dc_da = dc_da + (cache.c_prev * dsigmoid(f))[:, None] * params["W_fa"].T
+    return dc_da
+
+
 def state_jacobian(params, cache: lstm.StepCache) -> np.ndarray:
     """``d(c_t, a_t) / d(c_{t-1}, a_{t-1})`` of one step, (2 n_a, 2 n_a), rows and columns
     ordered (c, a). ``params`` of :mod:`lstm_notes.models.lstm`, with a forget gate or
     without (the carousel, f = 1); ``cache`` the step's, from ``lstm.cell_forward``."""
     n = cache.c.shape[0]
-    f, u, o, ct = cache.f, cache.u, cache.o, cache.c_tilde
+    f, o = cache.f, cache.o
     tanh_c = np.tanh(cache.c)
-    dc_da = (ct * dsigmoid(u))[:, None] * params["W_ua"].T + (u * dtanh(ct))[
-        :, None
-    ] * params["W_ca"].T
-    if "W_fa" in params:
-        dc_da = dc_da + (cache.c_prev * dsigmoid(f))[:, None] * params["W_fa"].T
+    dc_da = _dc_da_prev(params, cache)
     dc_dc = np.diag(f)
     via_c = (o * dtanh(tanh_c))[:, None]
     da_dc = via_c * dc_dc
@@ -161,12 +172,8 @@ def cell_step_total(
         raise ValueError(
             "cell_step_total needs an LSTM with a forget gate (W_fa, W_fx, b_f)"
         )
-    f, u, ct, cp = cache.f, cache.u, cache.c_tilde, cache.c_prev
+    cp = cache.c_prev
     da_dc = (1.0 if drop_o_prev else o_prev) * dtanh(np.tanh(cp))  # da_{t-1}/dc_{t-1}
     W_c = np.eye(cp.shape[0]) if drop_W_ca else params["W_ca"].T
-    via_a = (
-        (cp * dsigmoid(f))[:, None] * params["W_fa"].T
-        + (ct * dsigmoid(u))[:, None] * params["W_ua"].T
-        + (u * dtanh(ct))[:, None] * W_c
-    )
-    return (0.0 if drop_f else np.diag(f)) + via_a * da_dc
+    via_a = _dc_da_prev(params, cache, W_c)
+    return (0.0 if drop_f else np.diag(cache.f)) + via_a * da_dc

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..blocks import backprop
+from ..blocks import backprop, label_losses
 from ..models import lstm, rnn
 from . import carousel
 from .training import Adam, clip_by_norm
@@ -138,10 +138,7 @@ def lstm_lag_run(
     f = lstm.forward(params, x).f  # f[t-1] is f_t
     g = rng.standard_normal(2 * n_a)
     g /= np.linalg.norm(g)
-    cell = np.empty((T + 1, n_a))
-    cell[0] = g[:n_a]
-    for lag in range(1, T + 1):  # one forget gate a lag
-        cell[lag] = f[T - lag] * cell[lag - 1]
+    cell = backprop([np.diag(f_t) for f_t in f], g[:n_a])  # one forget gate a lag
     return LagRun(
         np.hstack([c, a]),
         g,
@@ -234,7 +231,8 @@ def train(
     for i in range(steps):
         x, y = long_lag_batch(T, B, rng)
         _, grads, probs = step_fn(p, x, y)
-        curve[i] = -np.mean(np.log(probs[-1, np.arange(B), y[-1]]))  # last step only
+        # The last step's loss; log-probabilities are logits of the same softmax.
+        curve[i] = np.mean(label_losses(np.log(probs[-1]), y[-1]))
         p = adam.step(p, clip_by_norm({k: grads[k] / B for k in p}, clip))
     x, y = long_lag_batch(T, 1000, np.random.default_rng(seed + 10_000))
     probs = step_fn(p, x, y)[2]

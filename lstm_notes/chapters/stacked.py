@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..blocks import dsigmoid, dtanh, label_losses, output_error, sigmoid, softmax
+from ..checking import validate
 from ..models import lstm
 
 __all__ = [
@@ -58,8 +59,15 @@ def stack(params):
 
 def unstack(W, b, W_ya, b_y, n_x: int):
     """The per-gate parameter dict of :mod:`lstm_notes.models.lstm` from the stacked
-    ``W``, ``b``."""
-    n_a = W.shape[0] // 4
+    ``W``, ``b``. ``W_ya`` (n_a, n_y) gives the sizes the stacked ``W`` (4 n_a, n_x +
+    n_a) and ``b`` (4 n_a,) are checked against, so that a wrongly sized ``W`` is named
+    as the caller wrote it (complex values allowed, for the complex step)."""
+    W_ya = validate.array(W_ya, "W_ya", np.shape(W_ya)[:2], allow_complex=True)
+    if W_ya.ndim != 2:
+        raise ValueError(f"W_ya must have shape (n_a, n_y), got {W_ya.shape}")
+    n_a = W_ya.shape[0]
+    W = validate.array(W, "W", (4 * n_a, n_x + n_a), allow_complex=True)
+    b = validate.array(b, "b", (4 * n_a,), allow_complex=True)
     params = {}
     for k, g in enumerate(ORDER):
         rows = slice(k * n_a, (k + 1) * n_a)

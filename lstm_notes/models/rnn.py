@@ -76,7 +76,9 @@ def init_params(
 def example(n_x: int = 3, n_h: int = 5, n_y: int = 4, T: int = 7, seed: int = 0):
     """A seeded problem ``(params, x, y, {"h0": h0})`` with distinct sizes (so that a
     transposed formula cannot pass) and a non-zero initial state."""
-    rng = np.random.default_rng(seed + 1)  # not the parameters' stream
+    # seed + 1: not the stream of this seed's parameters, though it is the stream of
+    # init_params(seed=seed + 1); kept so that the pages' numbers stay as they are.
+    rng = np.random.default_rng(seed + 1)
     return (
         init_params(n_x, n_h, n_y, seed=seed),
         rng.standard_normal((T, n_x)),
