@@ -80,6 +80,31 @@ def test_a_record_of_another_shape_is_an_error_not_a_success():
         mystnb_internals.failed_pages(env)
 
 
+def test_myst_nb_settings_and_outputs_are_read_in_one_place_that_fails_loudly():
+    from myst_nb.core.config import NbParserConfig
+
+    env = SimpleNamespace(mystnb_config=NbParserConfig(output_folder="out"))
+    assert mystnb_internals.execution_mode(env) == NbParserConfig().execution_mode
+    assert mystnb_internals.executed_notebook(env, "lstm/bptt").as_posix() == (
+        "out/lstm/bptt.ipynb"
+    )
+    for moved in [SimpleNamespace(), SimpleNamespace(mystnb_config=SimpleNamespace())]:
+        with pytest.raises(MystNbInternalsMoved):
+            mystnb_internals.execution_mode(moved)
+        with pytest.raises(MystNbInternalsMoved):
+            mystnb_internals.executed_notebook(moved, "index")
+    # Nothing else reads myst-nb's configuration or its output folder.
+    ext = ROOT / "docs" / "_ext" / "verified_book"
+    elsewhere = [
+        f"{path.name}:{n}"
+        for path in ext.glob("*.py")
+        if path.name != "mystnb_internals.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "env.mystnb_config" in line or '"jupyter_execute"' in line
+    ]
+    assert not elsewhere, elsewhere
+
+
 def test_conf_py_holds_configuration_only():
     """At most 100 lines, and no function or class: the code lives in the extension."""
     source = (ROOT / "conf.py").read_text()

@@ -26,6 +26,7 @@ from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
+from . import mystnb_internals
 from .latex import PDF_NAME, stamp_path
 from .rebuild import sources_digest
 from .records import equation_of
@@ -138,9 +139,14 @@ def notebook_of(app, pagename: str, executed: Path) -> nbformat.NotebookNode:
 def _page_context(app, pagename, templatename, context, doctree):
     """Before the theme's header buttons (priority 501): the page's notebook, which the
     download menu then offers as .ipynb."""
-    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
-    if doctree is None or not executed.exists():
-        return
+    if doctree is None or "kernelspec" not in app.env.metadata.get(pagename, {}):
+        return  # not a page of the book, or a page without code
+    executed = mystnb_internals.executed_notebook(app.env, pagename)
+    if not executed.exists():  # myst-nb writes it for every page with a kernel
+        raise mystnb_internals.MystNbInternalsMoved(
+            f"myst-nb wrote no executed notebook for {pagename} at {executed}: the "
+            "download menu cannot offer it (see verified_book/mystnb_internals.py)"
+        )
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook_of(app, pagename, executed), target)

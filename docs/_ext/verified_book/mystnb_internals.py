@@ -14,6 +14,11 @@ pyproject.toml:
   warnings from a page process. :func:`read_notebook` reads a page's cells as the parser
   will, so that the pages can be started before Sphinx reads them.
 
+- **the build's settings and outputs**: :func:`execution_mode` reads the execution mode
+  from myst-nb's ``env.mystnb_config``; :func:`executed_notebook` is where myst-nb writes
+  a page's executed notebook (its ``output_folder``, ``<outdir>/../jupyter_execute``),
+  which the download menu offers;
+
 - **glue without a kernel**: ``myst_nb.glue`` shows its value with the
   ``ipy_display`` it imported from IPython, which prints instead of publishing outside a
   kernel; :func:`glue_emits_to` points that name at the page process's display.
@@ -245,3 +250,28 @@ def glue_emits_to(display) -> None:
     if not callable(getattr(glue_module, "ipy_display", None)):
         raise _moved("myst_nb.ext.glue.ipy_display (what glue displays with)")
     glue_module.ipy_display = display
+
+
+def mystnb_config(env):
+    """myst-nb's parsed configuration of this build (``env.mystnb_config``)."""
+    config = getattr(env, "mystnb_config", None)
+    if config is None:
+        raise _moved("Sphinx's env has no mystnb_config")
+    return config
+
+
+def execution_mode(env) -> str:
+    """myst-nb's ``nb_execution_mode`` for this build, from ``env.mystnb_config``."""
+    mode = getattr(mystnb_config(env), "execution_mode", None)
+    if mode is None:
+        raise _moved("myst-nb's config has no execution_mode")
+    return mode
+
+
+def executed_notebook(env, docname: str) -> Path:
+    """The executed notebook myst-nb wrote for page ``docname`` (its ``output_folder``);
+    it must exist for a page that declares a kernel once the page has been written."""
+    folder = getattr(mystnb_config(env), "output_folder", None)
+    if folder is None:
+        raise _moved("myst-nb's config has no output_folder")
+    return Path(folder) / f"{docname}.ipynb"

@@ -77,9 +77,12 @@ def _configure(app, config):
 
 
 def _start(app, env, docnames):
-    config = env.mystnb_config
-    if config.execution_mode not in ("force", "auto") or _STATE["kernel"]:
+    if (
+        mystnb_internals.execution_mode(env) not in ("force", "auto")
+        or _STATE["kernel"]
+    ):
         return
+    config = mystnb_internals.mystnb_config(env)
     jobs = []
     for docname in docnames:
         notebook = mystnb_internals.read_notebook(env, docname)
