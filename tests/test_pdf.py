@@ -190,6 +190,41 @@ def test_the_pdf_numbers_every_equation_as_the_site_does(built_pdf):
 # --- the notebooks ---------------------------------------------------------------------
 
 
+#: MyST that Jupyter shows raw: a role of Sphinx's or myst-nb's.
+RAW_MYST = re.compile(r"\{(?:doc|ref|eq|cite(?::\w)?|glue(?::\w+)?)\}`|```\{|:::\{")
+
+
+@pytest.mark.build
+def test_every_notebook_shows_its_equations_and_no_raw_myst(built_book):
+    """Every page's notebook (the download menu's .ipynb): each displayed equation
+    whole (its environments closed, TeX before its tag), and no MyST role or directive
+    left for Jupyter to print raw."""
+    import nbformat
+
+    project, done = built_book
+    if done.returncode != 0:
+        pytest.fail("the book does not build (see test_the_book_builds_cleanly)")
+    books = sorted((project / "_build" / "html" / "_sources").rglob("*.ipynb"))
+    assert len(books) >= 30
+    problems, equations = [], 0
+    for path in books:
+        nb = nbformat.read(path, as_version=4)
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "markdown":
+                continue
+            where = f"{path.relative_to(project)} cell {index}"
+            for tex in re.findall(r"\$\$\n(.*?)\n\$\$", cell.source, re.S):
+                equations += 1
+                body = tex.split("\\tag{")[0].strip()
+                if not body or tex.count("\\begin{") != tex.count("\\end{"):
+                    problems.append(f"{where}: equation cut: {tex[:80]!r}")
+            for raw in RAW_MYST.finditer(cell.source):
+                line = cell.source[raw.start() : raw.start() + 80].split("\n")[0]
+                problems.append(f"{where}: raw MyST: {line!r}")
+    assert equations >= 200, equations
+    assert not problems, "\n".join(problems[:20])
+
+
 @pytest.mark.build
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_a_downloaded_notebook_runs_in_a_fresh_kernel(built_book, name, monkeypatch):
@@ -206,7 +241,7 @@ def test_a_downloaded_notebook_runs_in_a_fresh_kernel(built_book, name, monkeypa
     nbformat.validate(nb)
     first = nb.cells[0]
     assert first.cell_type == "markdown"
-    assert f'pip install "git+{REPOSITORY_URL}"' in first.source
+    assert f'pip install "lstm_notes[notebook] @ git+{REPOSITORY_URL}"' in first.source
     assert "{math}" not in json.dumps(nb), "MyST math left for Jupyter to show raw"
     built = [o.get("text", "") for c in nb.cells for o in c.get("outputs", [])]
 

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import shutil
 from pathlib import Path
@@ -35,20 +36,39 @@ INSTALL = """\
 **{project}**, version {release} (built {date}): the page
 [{title}]({url}) as a notebook, with the outputs of that build.
 
-Each labelled equation is followed by a cell that computes it with the package
-`lstm_notes` and checks it against an independent computation. To run the cells,
-install the package from the book's repository first, in a terminal:
+Its code cells compute the page's formulas with the package `lstm_notes` and check
+them against independent computations. To run them, install the package from the
+book's repository first (Python 3.11 or later), with what the notebooks use beside it
+(matplotlib for the plots, myst-nb for the values shown in the text), in a terminal:
 
 ```sh
-pip install "git+{repository}"
+pip install "lstm_notes[notebook] @ git+{repository}"
 ```
 
-or in a cell: `%pip install "git+{repository}"`. Then *Run All*: every check prints
-one line, and a formula that disagrees with its check raises `CheckFailed`."""
+or in a cell: `%pip install "lstm_notes[notebook] @ git+{repository}"`. Then *Run All*:
+every check prints one line, and a formula that disagrees with its check raises
+`CheckFailed`."""
 
-MATH_BLOCK = re.compile(r"```\{math\}\n((?::[\w-]+:.*\n)*)(.*?)\n```", re.S)
+#: A {math} block: its option lines (``:label: ...``, one line each), then its TeX.
+MATH_BLOCK = re.compile(r"```\{math\}\n((?::[\w-]+:[^\n]*\n)*)(.*?)\n```", re.S)
 EQ_ROLE = re.compile(r"\{eq\}`([^`]+)`")
 TARGET = re.compile(r"^\([\w-]+\)=\n", re.M)  # a MyST label before a title
+#: {doc}`target` or {doc}`text <target>`; {ref}`label` or {ref}`text <label>`.
+LINK_ROLE = re.compile(r"\{(doc|ref)\}`(?:([^`<]*?)\s*<([^`>]+)>|([^`]+))`")
+CITE_ROLE = re.compile(r"\{cite(?::([tp]))?\}`([^`]+)`")
+#: A fenced directive that Jupyter would print raw: an admonition, or a diagram.
+DIRECTIVE = re.compile(
+    r"```\{(warning|note|tip|important|diagram)\}[ ]*([^\n]*)\n(.*?)```", re.S
+)
+#: A colon-fenced admonition or dropdown: its title, its option lines, its body.
+COLON_FENCE = re.compile(
+    r"^:::\{(admonition|dropdown)\}[ ]*([^\n]*)\n((?::[\w-]+:[^\n]*\n)*)(.*?)^:::[ ]*$",
+    re.S | re.M,
+)
+#: {glue:text}`name`, {glue:math}`name`, {glue}`name`, and the ```{glue:math} name``` block.
+GLUE = re.compile(
+    r"\{glue(?::\w+)?\}`([^`:]+)[^`]*`|```\{glue(?::\w+)?\} ([\w-]+)\n```"
+)
 
 
 class downloads_placeholder(nodes.General, nodes.Element):
@@ -97,9 +117,34 @@ def _fill_placeholders(app, doctree, docname):
         node.replace_self(para)
 
 
-def _myst_to_jupyter(source: str, env) -> str:
-    """Numbered {math} blocks as $$ ... \\tag{n} $$, {eq} references as (n), and no
-    ``(label)=`` lines."""
+def _cited(app) -> dict[str, tuple[str, str]]:
+    """Bibliography key -> (authors as cited, year), from the book's .bib files."""
+    cached = getattr(app, "_lstm_notes_cited", None)
+    if cached is None:
+        from pybtex.database import parse_file  # sphinxcontrib-bibtex's parser
+
+        cached = {}
+        for bib in app.config.bibtex_bibfiles:
+            for key, entry in parse_file(Path(app.confdir) / bib).entries.items():
+                names = [
+                    "".join(person.last_names).replace("{", "").replace("}", "")
+                    for person in entry.persons.get("author", [])
+                ] or [entry.fields.get("organization", key)]
+                who = names[0] if len(names) == 1 else f"{names[0]} et al."
+                if len(names) == 2:
+                    who = f"{names[0]} and {names[1]}"
+                cached[key] = (who, entry.fields.get("year", ""))
+        app._lstm_notes_cited = cached
+    return cached
+
+
+def _myst_to_jupyter(source: str, app, docname: str) -> str:
+    """MyST that Jupyter does not read, as Markdown it does: numbered {math} blocks as
+    $$ ... \\tag{n} $$, {eq} references as (n), {doc} and {ref} links and {cite}
+    citations as links to the site's pages, glued values as a pointer to the cell that
+    displays them, and no ``(label)=`` lines."""
+    env = app.env
+    site = app.config.html_baseurl.rstrip("/") + "/"
 
     def number(label: str) -> str:
         where = equation_of(env, label.strip())
@@ -110,7 +155,55 @@ def _myst_to_jupyter(source: str, env) -> str:
         tag = f" \\tag{{{number(label.group(1))}}}" if label else ""
         return f"$$\n{match.group(2).strip()}{tag}\n$$"
 
+    def link(match: re.Match) -> str:
+        role, text, target = match.group(1), match.group(2), match.group(3)
+        target = (target or match.group(4)).strip()
+        if role == "doc":
+            base = "" if target.startswith("/") else posixpath.dirname(docname)
+            doc = posixpath.normpath(posixpath.join(base, target.lstrip("/")))
+            title = env.titles.get(doc)
+            text = text or (title.astext() if title is not None else doc)
+            return f"[{text}]({site}{doc}.html)"
+        doc, anchor, title = env.get_domain("std").labels.get(target, (None, "", ""))
+        if doc is None:
+            return text or target
+        return f"[{text or title}]({site}{doc}.html#{anchor})"
+
+    def cite(match: re.Match) -> str:
+        found = [
+            _cited(app).get(k.strip(), (k.strip(), ""))
+            for k in match.group(2).split(",")
+        ]
+        if match.group(1) == "t":
+            return "; ".join(f"{who} ({year})" for who, year in found)
+        return "(" + "; ".join(f"{who} {year}" for who, year in found) + ")"
+
+    def glue(match: re.Match) -> str:
+        name = match.group(1) or match.group(2)
+        return f"*(the value `{name}`, which the code cells above display when run)*"
+
+    def directive(match: re.Match) -> str:
+        kind, argument, body = match.groups()
+        if kind == "diagram":
+            return (
+                f"*(The diagram `{argument}` is drawn on "
+                f"[this page on the site]({site}{docname}.html).)*"
+            )
+        lines = [f"**{kind.capitalize()}.** {argument}".rstrip(), *body.splitlines()]
+        return "\n".join(f"> {line}".rstrip() for line in lines)
+
+    def fenced(match: re.Match) -> str:
+        kind, title, _, body = match.groups()
+        if kind == "dropdown":  # folded, as on the site
+            return (
+                f"<details><summary>{title}</summary>\n\n{body.strip()}\n\n</details>"
+            )
+        lines = [f"**{title}**", "", *body.strip().splitlines()]
+        return "\n".join(f"> {line}".rstrip() for line in lines)
+
     source = TARGET.sub("", MATH_BLOCK.sub(block, source))
+    source = COLON_FENCE.sub(fenced, DIRECTIVE.sub(directive, source))
+    source = GLUE.sub(glue, CITE_ROLE.sub(cite, LINK_ROLE.sub(link, source)))
     return EQ_ROLE.sub(lambda m: f"({number(m.group(1))})", source)
 
 
@@ -119,7 +212,7 @@ def notebook_of(app, pagename: str, executed: Path) -> nbformat.NotebookNode:
     nb = nbformat.read(executed, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = _myst_to_jupyter(cell.source, app.env)
+            cell.source = _myst_to_jupyter(cell.source, app, pagename)
     title = app.env.titles.get(pagename)
     first = INSTALL.format(
         project=app.config.project,
