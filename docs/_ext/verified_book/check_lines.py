@@ -2,9 +2,9 @@
 
 ``check()`` prints one compact line per check (``CheckResult.short_line``: label,
 method, entries, max rel and max abs error, tolerance) and ``erratum()`` two, the
-formula as written and corrected. On every HTML page this transform reads those lines
-back (``parse_short_line``) from the cells' printed output and shows instead, per run
-of consecutive check lines:
+formula as written and corrected. On every HTML page, and in the PDF, this transform
+reads those lines back (``parse_short_line``) from the cells' printed output and shows
+instead, per run of consecutive check lines:
 
 - one short line per equation: a check mark, the equation's printed number linked to it,
   how many comparisons ("4 checks"), what the analytic side was compared against (the
@@ -12,7 +12,9 @@ of consecutive check lines:
   "✓ (2.2.4) 2 checks against the complex step: max rel. error 2e-15"; an erratum reads
   "✗ (4.1.3) as written fails by 14, ✓ corrected passes at 2e-15, against ...";
 - after the last line, a ``<details>`` "full record" with every figure of every line
-  (keyboard and screen reader accessible, closed by default).
+  (keyboard and screen reader accessible, closed by default); the PDF leaves it out (its
+  appendix, the verification report, holds every record), and prints the equation's
+  number unlinked.
 
 Any other printed line stays as printed, in order; a failing check raises before it
 prints, so its message (the cell's traceback) is never touched. The verification report
@@ -119,6 +121,8 @@ def _equation(app, fromdoc: str, label: str) -> nodes.Node:
     if where is None:
         return nodes.literal(text=label)
     docname, number = where
+    if app.builder.format != "html":  # the PDF: the number, which the page prints
+        return nodes.inline(text=f"({number})", classes=["check-eq"])
     anchor = "#" + nodes.make_id(f"equation-{label}")
     uri = "" if docname == fromdoc else app.builder.get_relative_uri(fromdoc, docname)
     ref = nodes.reference("", "", internal=True, refuri=uri + anchor)
@@ -190,7 +194,7 @@ def check_nodes(app, fromdoc: str, records: list[dict]) -> check_lines:
     table["classes"].append("check-record-table")
     record = check_record()
     record += table
-    out[-1] += record
+    out[-1] += record  # not printed in the PDF, whose appendix holds every record
     return out
 
 
@@ -216,7 +220,7 @@ def rewrite_outputs(app, doctree, docname) -> None:
     """Every printed cell output with check lines: short lines and the full record.
     Consecutive printed blocks of one cell (the kernel may flush its output in several)
     are read as one."""
-    if app.builder.format != "html":
+    if app.builder.format not in ("html", "latex"):
         return
     for cell in list(doctree.findall(nodes.container)):
         if "cell_output" not in cell["classes"]:
@@ -277,11 +281,37 @@ def _pass(self, node):
     pass
 
 
+def _skip(self, node):
+    raise nodes.SkipNode
+
+
+def _visit_line_latex(self, node):
+    self.body.append("\n\n\\noindent{}")
+
+
+def _depart_line_latex(self, node):
+    self.body.append("\n\n")
+
+
 def setup(app):
-    other = {b: (_pass, _pass) for b in ("latex", "text", "man", "texinfo")}
-    app.add_node(check_lines, html=(_visit_div, _depart_div), **other)
-    app.add_node(check_line, html=(_visit_div, _depart_div), **other)
-    app.add_node(check_record, html=(_visit_details, _depart_details), **other)
+    other = {b: (_pass, _pass) for b in ("text", "man", "texinfo")}
+    app.add_node(
+        check_lines, html=(_visit_div, _depart_div), latex=(_pass, _pass), **other
+    )
+    app.add_node(
+        check_line,
+        html=(_visit_div, _depart_div),
+        latex=(_visit_line_latex, _depart_line_latex),
+        **other,
+    )
+    # The PDF prints the short lines; its appendix (the verification report) holds
+    # every record.
+    app.add_node(
+        check_record,
+        html=(_visit_details, _depart_details),
+        latex=(_skip, None),
+        **other,
+    )
     app.add_css_file("check_lines.css")
     app.connect("doctree-resolved", rewrite_outputs)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -195,10 +195,35 @@ def _words(d, href, number, key: str) -> str:
     return "".join(html)
 
 
+def _pdf_figure(app, node) -> list[nodes.Node]:
+    """The PDF's figure: the diagram drawn in the light palette as a vector PDF (no
+    links; the equation numbers it shows are printed beside the equations), then its
+    caption."""
+    d = diagram_draw.load(node["name"], check_math=False)
+    name = f"diagram-{d.name}.pdf"
+    fig = diagram_draw.draw(d, palette="light")
+    fig.savefig(
+        Path(app.outdir) / name,
+        format="pdf",
+        facecolor="white",
+        metadata={"CreationDate": None, "ModDate": None, "Producer": None},
+    )
+    figure = nodes.figure(ids=node["ids"])
+    # Written into the LaTeX folder already: Sphinx is told not to look for it ("?").
+    figure += nodes.image(uri=name, alt=d.title, candidates={"?": name})
+    if node.children:
+        legend = nodes.legend()
+        legend.extend(node.children)
+        figure += legend
+    return [figure]
+
+
 def _resolve(app, doctree, docname: str) -> None:
     for node in list(doctree.findall(diagram)):
         if app.builder.format == "html":
             node.replace_self(_render(app, node, docname))
+        elif app.builder.format == "latex":
+            node.replace_self(_pdf_figure(app, node))
         else:  # other builders: the caption alone
             node.replace_self(node.children or [])
 
