@@ -10,7 +10,7 @@ Four layers; imports flow one way, each layer using only those above it
 ``models``    the three models, one API: ``rnn``, ``lstm`` (the 1997 carousel is its
               option without a forget gate) and ``attention_rnn``
 ``chapters``  the helpers of the book's parts: ``calculus``, ``stacked``, ``carousel``,
-              ``vanishing``, ``experiments``, ``training``, ``timing``
+              ``vanishing``, ``experiments``, ``training``, ``timing``, ``plotting``
 
 The checking API is re-exported here: ``from lstm_notes import check, central_grad``.
 """

@@ -7,4 +7,5 @@
 ``carousel``     the LSTM state Jacobian and the carousel's cell path
 ``experiments``  gradient norm against lag, the long-lag task trained on two models
 ``timing``       timing the attention RNN's gradient forms (the cost page, `make bench`)
+``plotting``     the plots' one style, SVG output and alt text made from the plotted data
 """

@@ -100,11 +100,14 @@ def states_as_displayed(params, x, a0, c0) -> tuple[np.ndarray, np.ndarray]:
     return np.array(a), np.array(c)
 
 
-def trajectory(params, x, a0, c0):
+def trajectory(params, x, a0=None, c0=None):
     """``(a, c, S)``: states a[t], c[t] for t = 0..T and the state Jacobians S[t-1] of
-    steps t = 1..T.
+    steps t = 1..T; a missing initial state is zeros, as in the model.
 
     Checked as ``van-cec-cell``, ``van-state-jacobian`` (vanishing/carousel)."""
+    n_a = lstm.sizes(params)[1]
+    a0 = np.zeros(n_a) if a0 is None else a0
+    c0 = np.zeros(n_a) if c0 is None else c0
     a, c, S = [a0], [c0], []
     step = lstm.stepper(params)
     for x_t in x:

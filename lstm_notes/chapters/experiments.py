@@ -198,6 +198,7 @@ def batch_loss(model, args: dict, x, y):
 
 
 def param_count(params) -> int:
+    """The number of scalar parameters of a model."""
     return int(sum(v.size for v in params.values()))
 
 

@@ -60,8 +60,9 @@ def time_backward(
             env=env,
             capture_output=True,
             text=True,
-            check=True,
         )
+        if out.returncode != 0:  # the timing process's own error, not only its status
+            raise RuntimeError(f"the timing process failed:\n{out.stderr[-2000:]}")
         return {k: np.array(v) for k, v in json.loads(out.stdout).items()}
     rng = np.random.default_rng(seed)
     params = att.init_params(n_x, n_h, n_y, seed=seed)

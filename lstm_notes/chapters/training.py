@@ -39,6 +39,7 @@ class Adam:
         self.v = {k: np.zeros_like(v) for k, v in params.items()}
 
     def step(self, params: dict, grads: dict) -> dict:
+        """The parameters after one Adam step on ``grads`` (a new dict)."""
         self.t += 1
         out = {}
         for k, g in grads.items():
@@ -52,7 +53,10 @@ class Adam:
 
 def delayed_copy(n_seq: int, T: int, k: int, n_sym: int, seed: int = 0):
     """``n_seq`` sequences: a list of ``(x, y)`` with ``x`` (T, n_sym) one-hot float64 and
-    ``y`` (T,) int labels in ``range(n_sym + 1)`` (``n_sym`` is the blank)."""
+    ``y`` (T,) int labels in ``range(n_sym + 1)`` (``n_sym`` is the blank): the symbol
+    read ``k`` steps earlier, the blank for the first ``k`` steps (0 <= k < T)."""
+    if not 0 <= k < T:
+        raise ValueError(f"the delay k must satisfy 0 <= k < T = {T}, got k = {k}")
     rng = np.random.default_rng(seed)
     data = []
     for _ in range(n_seq):

@@ -55,6 +55,7 @@ API (that of the other models, DESIGN.md section 4)::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -210,7 +211,7 @@ def example(n_x: int = 3, n_a: int = 5, n_y: int = 4, T: int = 7, seed: int = 0)
 
 
 def _params(params, allow_complex: bool):
-    if not isinstance(params, dict):
+    if not isinstance(params, Mapping):
         raise ValueError(
             f"params must be a dict of arrays, got {type(params).__name__}"
         )
