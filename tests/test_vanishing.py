@@ -104,7 +104,9 @@ def test_inputs_for_states_drive_the_rnn_through_the_given_states():
 
 def test_holds_raises_when_the_inequality_is_broken(capsys):
     assert holds("a <= b", [1.0, np.nan], [2.0, 0.0]) == 0.5
-    assert "holds in all 1 cases" in capsys.readouterr().out
+    assert capsys.readouterr().out == "a <= b: holds\n"  # one case, no count
+    holds("a <= b", [1.0, 2.0], [2.0, 2.0])
+    assert "a <= b: holds in all 2 cases" in capsys.readouterr().out
     with pytest.raises(CheckFailed, match="fails for 1 of 2"):
         holds("a <= b", [1.0, 3.0], [2.0, 2.0])
 

@@ -499,7 +499,7 @@ def holds(statement: str, lhs, rhs, rtol: float = 1e-12) -> float:
             f"{statement}: fails for {int((~ok).sum())} of {ok.size} "
             f"cases (largest lhs/rhs = {ratio:.3g})"
         )
-    print(f"{statement}: holds in all {ok.size} cases")
+    print(f"{statement}: holds" + (f" in all {ok.size} cases" if ok.size > 1 else ""))
     return _Ratio(ratio)
 
 
