@@ -267,6 +267,10 @@ def attention_backward(params, cache: Cache, y):
     params, n = validate.params(params, SHAPES, allow_complex=False)
     cache = _cache(cache, n)
     y = validate.sequence(np.zeros((len(cache.Z), n["n_x"])), y, n["n_x"], n["n_y"])[1]
+    return _attention_backward(params, cache, y)
+
+
+def _attention_backward(params, cache: Cache, y):
     h, alpha, mask, first = cache.h, cache.alpha, cache.mask, cache.first
     H = h[first:]
     g = output_error(cache.y_hat, y)  # g_t = ŷ_t - e_{y_t}
@@ -296,8 +300,10 @@ def recurrence_backward(params, x, cache: Cache, direct):
 
 
 def _backward(p, cache: Cache, x, y) -> dict[str, np.ndarray]:
-    dV, dc, direct = attention_backward(p, cache, y)
-    grads, _ = recurrence_backward(p, x, cache, direct)
+    """:func:`attention_backward`, then :func:`recurrence_backward`, on inputs already
+    checked (the cache is checked once, by :func:`backward`, or is ``forward``'s own)."""
+    dV, dc, direct = _attention_backward(p, cache, y)
+    grads, _ = rnn.recurrence_backward(p, x, cache.h, direct)
     return {"V": dV, "c": dc, **grads}
 
 
@@ -305,7 +311,7 @@ def backward(params, cache: Cache, x, y) -> dict[str, np.ndarray]:
     """Reverse mode: :func:`attention_backward`, then :func:`recurrence_backward`; the
     gradient of every parameter and of ``h0``."""
     p, x, y, _ = rnn.validated(params, x, y, None, allow_complex=False)
-    n = dict(zip(("n_x", "n_h", "n_y"), rnn.sizes(p), strict=True))
+    n = {"n_x": x.shape[1], "n_h": p["W"].shape[0], "n_y": p["V"].shape[0]}
     return _backward(p, _cache(cache, n, len(x)), x, y)
 
 
