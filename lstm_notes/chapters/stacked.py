@@ -62,9 +62,9 @@ def unstack(W, b, W_ya, b_y, n_x: int):
     ``W``, ``b``. ``W_ya`` (n_a, n_y) gives the sizes the stacked ``W`` (4 n_a, n_x +
     n_a) and ``b`` (4 n_a,) are checked against, so that a wrongly sized ``W`` is named
     as the caller wrote it (complex values allowed, for the complex step)."""
-    W_ya = validate.array(W_ya, "W_ya", np.shape(W_ya)[:2], allow_complex=True)
-    if W_ya.ndim != 2:
-        raise ValueError(f"W_ya must have shape (n_a, n_y), got {W_ya.shape}")
+    if np.ndim(W_ya) != 2:
+        raise ValueError(f"W_ya must have shape (n_a, n_y), got {np.shape(W_ya)}")
+    W_ya = validate.array(W_ya, "W_ya", np.shape(W_ya), allow_complex=True)
     n_a = W_ya.shape[0]
     W = validate.array(W, "W", (4 * n_a, n_x + n_a), allow_complex=True)
     b = validate.array(b, "b", (4 * n_a,), allow_complex=True)
