@@ -215,10 +215,13 @@ def browser():
 # formula when it comes into view (MathJax's ui/lazy, site_tweaks.MATHJAX_LOAD); the
 # tests look at all of them, as a reader who scrolls through the page does.
 TYPESET_ALL = r"""
-async function typesetAll() {
-  for (let i = 0; i < 200 && !(MathJax.startup && MathJax.startup.promise); i++)
+async function startedUp() {  // MathJax's startup done (the formulas in view typeset)
+  for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
     await new Promise(r => setTimeout(r, 50));
   await MathJax.startup.promise;
+}
+async function typesetAll() {
+  await startedUp();
   if (MathJax.startup.document.lazyTypesetAll)
     await MathJax.startup.document.lazyTypesetAll();
 }
@@ -1309,16 +1312,17 @@ def _printed_pages(driver, url: str) -> int:
     return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf))
 
 
-LAZY_PENDING = r"""
+LAZY_PENDING = (
+    TYPESET_ALL
+    + r"""
 const done = arguments[arguments.length - 1];
 (async () => {
-  for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
-    await new Promise(r => setTimeout(r, 50));
-  await MathJax.startup.promise;
+  await startedUp();
   const math = Array.from(MathJax.startup.document.math);
   done([math.filter(m => m.lazyCompile || m.lazyTypeset).length, math.length]);
 })();
 """
+)
 
 
 def _pdf_text(driver) -> str:

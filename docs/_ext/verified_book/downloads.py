@@ -130,9 +130,10 @@ def _cited(app) -> dict[str, tuple[str, str]]:
                     "".join(person.last_names).replace("{", "").replace("}", "")
                     for person in entry.persons.get("author", [])
                 ] or [entry.fields.get("organization", key)]
-                who = names[0] if len(names) == 1 else f"{names[0]} et al."
                 if len(names) == 2:
                     who = f"{names[0]} and {names[1]}"
+                else:
+                    who = names[0] + (" et al." if len(names) > 2 else "")
                 cached[key] = (who, entry.fields.get("year", ""))
         app._lstm_notes_cited = cached
     return cached
@@ -182,6 +183,9 @@ def _myst_to_jupyter(source: str, app, docname: str) -> str:
         name = match.group(1) or match.group(2)
         return f"*(the value `{name}`, which the code cells above display when run)*"
 
+    def quoted(lines: list[str]) -> str:  # an admonition, as a Markdown quote
+        return "\n".join(f"> {line}".rstrip() for line in lines)
+
     def directive(match: re.Match) -> str:
         kind, argument, body = match.groups()
         if kind == "diagram":
@@ -189,8 +193,9 @@ def _myst_to_jupyter(source: str, app, docname: str) -> str:
                 f"*(The diagram `{argument}` is drawn on "
                 f"[this page on the site]({site}{docname}.html).)*"
             )
-        lines = [f"**{kind.capitalize()}.** {argument}".rstrip(), *body.splitlines()]
-        return "\n".join(f"> {line}".rstrip() for line in lines)
+        return quoted(
+            [f"**{kind.capitalize()}.** {argument}".rstrip(), *body.splitlines()]
+        )
 
     def fenced(match: re.Match) -> str:
         kind, title, _, body = match.groups()
@@ -198,8 +203,7 @@ def _myst_to_jupyter(source: str, app, docname: str) -> str:
             return (
                 f"<details><summary>{title}</summary>\n\n{body.strip()}\n\n</details>"
             )
-        lines = [f"**{title}**", "", *body.strip().splitlines()]
-        return "\n".join(f"> {line}".rstrip() for line in lines)
+        return quoted([f"**{title}**", "", *body.strip().splitlines()])
 
     source = TARGET.sub("", MATH_BLOCK.sub(block, source))
     source = COLON_FENCE.sub(fenced, DIRECTIVE.sub(directive, source))
