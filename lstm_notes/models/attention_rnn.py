@@ -309,7 +309,9 @@ def _backward(p, cache: Cache, x, y) -> dict[str, np.ndarray]:
 
 def backward(params, cache: Cache, x, y) -> dict[str, np.ndarray]:
     """Reverse mode: :func:`attention_backward`, then :func:`recurrence_backward`; the
-    gradient of every parameter and of ``h0``."""
+    gradient of every parameter and of ``h0``.
+
+    Checked as ``att-dV``, ``att-dc`` (attention/output)."""
     p, x, y, _ = rnn.validated(params, x, y, None, allow_complex=False)
     n = {"n_x": x.shape[1], "n_h": p["W"].shape[0], "n_y": p["V"].shape[0]}
     return _backward(p, _cache(cache, n, len(x)), x, y)
